@@ -1,0 +1,1 @@
+"""Rehab video coach: a Telegram bot that gives timestamped feedback on home-exercise videos."""

@@ -1,0 +1,115 @@
+"""One validated settings object, read from the environment and `.env` (DESIGN section 11)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; created once at start-up and passed down explicitly."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Telegram
+    telegram_bot_token: SecretStr = SecretStr("")
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_local_mode: bool = False
+    cloud_download_limit_bytes: int = 20 * 1024 * 1024
+
+    # Storage
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+
+    # Model
+    model: str = "Qwen/Qwen3-VL-4B-Instruct"
+    vlm_backend: Literal["transformers", "openai"] = "transformers"
+    vlm_api_url: str = ""
+    max_new_tokens: int = Field(default=1024, ge=128)
+    model_timeout_s: float = Field(default=0.0, ge=0.0)
+    model_device: str = "auto"
+
+    # Video sampling (0 = take the value from the model's own processor configuration)
+    ffmpeg_binary: str = ""
+    ffmpeg_timeout_s: float = Field(default=120.0, gt=0)
+    max_video_s: float = Field(default=600.0, gt=0)
+    max_video_pixels: int = Field(default=4096 * 4096, gt=0)
+    video_fps: float = Field(default=0.0, ge=0)
+    video_min_frames: int = Field(default=0, ge=0)
+    video_max_frames: int = Field(default=0, ge=0)
+    video_max_pixels: int = Field(default=0, ge=0)
+    window_half_s: float = Field(default=3.0, gt=0)
+    window_fps: float = Field(default=6.0, gt=0)
+    window_frame_pixels: int = Field(default=640 * 640, gt=0)
+
+    # People and policy
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    default_locale: str = "en"
+    emergency_number: str = "112"
+    default_timezone: str = "UTC"
+    summary_weekday: int = Field(default=0, ge=0, le=6)
+    summary_hour: int = Field(default=9, ge=0, le=23)
+    consent_wait_h: float = Field(default=24.0, gt=0)
+
+    # Workers and queue
+    workers: int = Field(default=2, ge=1)
+    job_lease_s: float = Field(default=45.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+
+    log_level: str = "INFO"
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_admin_ids(cls, value: object) -> object:
+        """Accept `9001`, `1,2,3` and `1, 2, 3` as well as a list."""
+        if isinstance(value, int):
+            return [value]
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        """Keep the Bot API root without a trailing slash so URLs join cleanly."""
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _derive_defaults(self) -> Settings:
+        """Fill values that depend on other settings."""
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'rehab.db').resolve()}"
+        if not self.model_timeout_s:
+            # A model call must end before its job's lease could expire.
+            self.model_timeout_s = max(5.0, self.job_lease_s * 0.8)
+        if self.model_timeout_s >= self.job_lease_s:
+            raise ValueError("MODEL_TIMEOUT_S must be shorter than JOB_LEASE_S")
+        return self
+
+    @property
+    def bot_api_base_url(self) -> str:
+        """Root for Bot API methods, as python-telegram-bot expects it (token appended)."""
+        return f"{self.telegram_api_url}/bot"
+
+    @property
+    def bot_file_base_url(self) -> str:
+        """Root for file downloads, as python-telegram-bot expects it (token appended)."""
+        return f"{self.telegram_api_url}/file/bot"
+
+    @property
+    def download_limit_bytes(self) -> int | None:
+        """The largest file the bot may download; None when a local Bot API server lifts the cap."""
+        return None if self.telegram_local_mode else self.cloud_download_limit_bytes
+
+    @property
+    def videos_dir(self) -> Path:
+        """Where downloaded videos are kept, by content hash."""
+        return self.data_dir / "videos"
+
+    @property
+    def frames_dir(self) -> Path:
+        """Where decoded frame packs (model frames and the low-resolution proxy) are kept."""
+        return self.data_dir / "frames"

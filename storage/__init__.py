@@ -1,0 +1,1 @@
+"""SQLModel tables, engine set-up, the durable job queue and the video file store."""

@@ -1,0 +1,1 @@
+"""Model backends, prompts, and the assessment schema, parsing and rendering."""

@@ -1,0 +1,197 @@
+"""parse_moment: phrases naming a moment in five languages, and questions that name none."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.moments import LANGUAGES, MomentRef, parse_moment
+
+
+def at(seconds: float) -> MomentRef:
+    return MomentRef("at", seconds)
+
+
+START = MomentRef("start")
+END = MomentRef("end")
+
+MOMENTS: list[tuple[str, MomentRef]] = [
+    # Timecodes, any language.
+    ("0:30", at(30)),
+    ("1:05", at(65)),
+    ("01:02:03", at(3723)),
+    ("0:30.5", at(30.5)),
+    ("what about at 0:30?", at(30)),
+    ("and 12:00?", at(720)),
+    ("０：３０", at(30)),  # full-width, as Chinese keyboards type it
+    ("from 0:12 to 0:15", at(12)),  # several moments: the first one
+    ("0:12-0:15 is that ok?", at(12)),
+    # English
+    ("30s", at(30)),
+    ("30 s", at(30)),
+    ("30 sec", at(30)),
+    ("30 secs", at(30)),
+    ("30 seconds", at(30)),
+    ("what happens at 30 seconds?", at(30)),
+    ("at second 30", at(30)),
+    ("second 30", at(30)),
+    ("at 30", at(30)),
+    ("and at 45?", at(45)),
+    ("at 12.5", at(12.5)),
+    ("1 min 5 s", at(65)),
+    ("1m5s", at(65)),
+    ("1 minute 5 seconds", at(65)),
+    ("1 minute and 5 seconds", at(65)),
+    ("2 min", at(120)),
+    ("at minute 2", at(120)),
+    ("1 h 2 min 3 s", at(3723)),
+    ("at the 30th second", at(30)),
+    ("10-15 seconds in, is my back ok?", at(10)),
+    ("at the beginning", START),
+    ("beginning of the video", START),
+    ("in the first 10 seconds", START),
+    ("at the end", END),
+    ("towards the end", END),
+    ("the last 5 seconds", END),
+    ("At 0:30 or at the end?", at(30)),
+    # Russian
+    ("на 12 секунде", at(12)),
+    ("а что на 12 секунде?", at(12)),
+    ("на 12-й секунде", at(12)),
+    ("12 сек", at(12)),
+    ("12 с", at(12)),
+    ("на 1:05", at(65)),
+    ("1 мин 5 сек", at(65)),
+    ("1 минута 5 секунд", at(65)),
+    ("2 минуты", at(120)),
+    ("30 секунд", at(30)),
+    ("а на 30?", at(30)),
+    ("в начале", START),
+    ("что у меня в начале видео?", START),
+    ("в конце", END),
+    ("под конец", END),
+    ("первые 10 секунд", START),
+    # Simplified Chinese
+    ("第30秒", at(30)),
+    ("第30秒我的膝盖对吗？", at(30)),
+    ("30秒", at(30)),
+    ("1分5秒", at(65)),
+    ("1分钟5秒", at(65)),
+    ("2分钟", at(120)),
+    ("第三十秒", at(30)),
+    ("一分五秒", at(65)),
+    ("两分钟", at(120)),
+    ("第十五秒", at(15)),
+    ("1小时2分3秒", at(3723)),
+    ("第30秒前后", at(30)),
+    ("开始", START),
+    ("开头", START),
+    ("一开始我的背直吗", START),
+    ("前10秒", START),
+    ("结尾", END),
+    ("最后", END),
+    ("最后5秒", END),
+    # Spanish
+    ("segundo 30", at(30)),
+    ("en el segundo 30", at(30)),
+    ("¿y en el segundo 45?", at(45)),
+    ("30 segundos", at(30)),
+    ("1 minuto 5 segundos", at(65)),
+    ("1 minuto y 5 segundos", at(65)),
+    ("al minuto 2", at(120)),
+    ("en el 30", at(30)),
+    ("al principio", START),
+    ("al final", END),
+    ("los primeros 10 segundos", START),
+    # German
+    ("bei Sekunde 30", at(30)),
+    ("Sekunde 30", at(30)),
+    ("30 Sekunden", at(30)),
+    ("1 Minute 5 Sekunden", at(65)),
+    ("1 Minute und 5 Sekunden", at(65)),
+    ("bei der 30. Sekunde", at(30)),
+    ("was ist bei 0:45?", at(45)),
+    ("was ist bei 30?", at(30)),
+    ("am Anfang", START),
+    ("am Ende", END),
+    ("gegen Ende", END),
+    ("die letzten 5 Sekunden", END),
+]
+
+NO_MOMENT: list[str] = [
+    "is my back straight?",
+    "how many reps did I do?",
+    "I did 3 sets of 10",
+    "I did 3x10",
+    "my knee hurts 5/10",
+    "my pain is at 7",
+    "my knee hurts at 6 out of 10",
+    "is my knee at 90 degrees?",
+    "I lifted 20 kg at 5 kg per hand",
+    "2 weeks ago",
+    "I hurt it 2 minutes ago",
+    "I held it for 30 seconds",
+    "every 30 seconds I rest",
+    "I am 65 years old",
+    "I train at 7 am",
+    "at 10:30 am I did the video",
+    "the first 10 reps felt easy",
+    "is 5 m far enough from the camera?",
+    "I did it on 12.03.2024",
+    "at 2024",
+    "I trained for 2 hours",
+    "",
+    "я сделал 10 повторений?",
+    "я сделал 3 подхода по 10 раз",
+    "боль 7 из 10",
+    "на 5 из 10 болит",
+    "колено болит на 7",
+    "2 недели назад",
+    "2 минуты назад",
+    "сделал 10 с трудом",
+    "我做了几次?",
+    "我做了3组，每组10次",
+    "疼痛5分",
+    "膝盖十分疼",
+    "两周前受伤了",
+    "2分钟前",
+    "保持30秒",
+    "¿cuántas repeticiones hice?",
+    "hice 3 series de 10",
+    "dolor 5 de 10",
+    "hace 2 semanas",
+    "hace 2 minutos",
+    "habe ich 3 Sätze gemacht?",
+    "Schmerz 6 von 10",
+    "bei 3 Sätzen",
+    "vor 2 Wochen",
+    "vor 2 Minuten",
+    "um 8 Uhr",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), MOMENTS)
+def test_moment_is_found(text: str, expected: MomentRef) -> None:
+    assert parse_moment(text) == expected
+
+
+@pytest.mark.parametrize("text", NO_MOMENT)
+def test_no_moment(text: str) -> None:
+    assert parse_moment(text) is None
+
+
+def test_seconds_are_floats_for_at_and_none_otherwise() -> None:
+    found = parse_moment("0:30")
+    assert found is not None and isinstance(found.seconds, float)
+    assert parse_moment("at the end") == MomentRef("end", None)
+
+
+def test_every_language_has_units_and_phrases() -> None:
+    for name, words in LANGUAGES.items():
+        assert words.seconds and words.minutes, name
+        assert words.start_phrases and words.end_phrases, name
+        assert words.not_after, name
+
+
+def test_unicode_digits_are_read() -> None:
+    # Arabic-Indic digits with an English unit: digits are normalised for every language.
+    assert parse_moment("٣٠ seconds") == at(30)

@@ -1,0 +1,594 @@
+"""The durable job queue, kept in the application's own database (DESIGN section 4, notes/queue.md).
+
+The promise: **at-least-once execution**. A job may run more than once (a worker can die after
+doing the work but before recording it, or lose its lease while still working), so every effect
+of a job must be idempotent: look for the stored assessment before calling the model, record
+each Telegram message id before sending the next part, and so on.
+
+States::
+
+    queued --claim--> running --complete--> done
+       ^                 |--fail(transient, attempts left)--> failed --(run_at passes)--> claim
+       |                 |--fail(permanent or attempts spent)--> dead
+       +---release-------+--lease expired, attempts left (rescue)--> queued
+                         +--lease expired, attempts spent (rescue)--> dead
+    queued | failed | running --cancel_for_chat--> cancelled
+
+Rules this module keeps:
+- Every transition is one `UPDATE ... WHERE id=:id AND state=:expected` (plus the lease fence
+  for a running job) whose row count is checked: 0 rows means a lost race and is reported.
+- A claim is one statement (PostgreSQL `FOR UPDATE SKIP LOCKED` in a materialised CTE; SQLite a
+  single `UPDATE ... WHERE id IN (SELECT ...) RETURNING`), takes at most `limit` jobs (the free
+  slots) and gives no chat more than `per_chat_cap` running jobs.
+- A claim spends an attempt; `release` (graceful shutdown) gives it back, a rescue of an expired
+  lease keeps it spent, so a video that kills its worker ends `dead` after `max_attempts` claims.
+- `heartbeat`, `set_stage`, `complete`, `fail` and `release` are fenced by state, lease owner and
+  attempt: a worker whose lease was rescued (or whose job was cancelled) gets False and must stop
+  without writing anything else.
+- Workers call `rescue_expired` now and then (e.g. every poll, or every lease/2): until a dead
+  worker's lease is rescued its job still counts against its chat's cap.
+- One clock: PostgreSQL's `now()`; the Python UTC clock on SQLite; an injected `clock` overrides
+  both (tests fabricate states with it).
+- Synchronous and short: each call is its own small transaction (except `enqueue`, which joins
+  the caller's). Async callers use `asyncio.to_thread`; never hold a transaction across an await.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    Engine,
+    Interval,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    null,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Session
+
+from storage.db import dialect_insert
+from storage.models import ACTIVE_JOB_STATES, WAITING_JOB_STATES, Job, state_in
+from storage.types import UTCDateTime, utcnow
+
+logger = logging.getLogger(__name__)
+
+jobs = Job.__table__  # type: ignore[attr-defined]
+
+# The longest error text kept per attempt; errors are codes and exception summaries, never patient text.
+MAX_ERROR_CHARS = 2000
+
+
+class JobState(StrEnum):
+    """Where a job is in its life cycle."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"  # waiting to retry at run_at
+    DEAD = "dead"
+    CANCELLED = "cancelled"
+
+
+class JobKind(StrEnum):
+    """What a job does."""
+
+    ASSESS = "assess"
+    ANSWER = "answer"
+
+
+# Lower runs first: a person waiting for an answer beats a queue of new videos.
+DEFAULT_PRIORITY: dict[str, int] = {JobKind.ANSWER: 0, JobKind.ASSESS: 10}
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job this worker holds the lease on; pass it back to every fenced call."""
+
+    id: int
+    kind: JobKind
+    chat_id: int
+    user_id: int
+    video_id: int | None
+    turn_id: int | None
+    attempt: int
+    max_attempts: int
+    lease_owner: str
+
+
+@dataclass(frozen=True)
+class DeadJob:
+    """A job that ended dead and whose patient has not been told yet."""
+
+    id: int
+    kind: JobKind
+    chat_id: int
+    user_id: int
+    video_id: int | None
+    turn_id: int | None
+    attempt: int
+    max_attempts: int
+    last_error: str | None
+
+
+def backoff_s(attempt: int, *, base_s: float = 5.0, cap_s: float = 300.0) -> float:
+    """Return a capped exponential backoff with equal jitter: [d/2, d], d = min(cap, base * 2^(attempt-1))."""
+    ceiling = min(cap_s, base_s * 2 ** max(0, attempt - 1))
+    # Jitter only spreads retries apart; it is not a security value.
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311
+
+
+class _Tick:
+    """One reading of the queue's clock, as SQL expressions for a single statement."""
+
+    def __init__(self, value: datetime | None) -> None:
+        """`value` None means the database's own `now()` (PostgreSQL only)."""
+        self.value = value
+
+    @property
+    def now(self) -> ColumnElement[datetime]:
+        """Return the current time as SQL."""
+        if self.value is None:
+            return func.now()
+        return literal(self.value, UTCDateTime())
+
+    def plus(self, seconds: float) -> ColumnElement[datetime]:
+        """Return the current time plus `seconds`, as SQL."""
+        if self.value is None:
+            return func.now() + literal(timedelta(seconds=seconds), Interval())
+        return literal(self.value + timedelta(seconds=seconds), UTCDateTime())
+
+    def sql(self, dialect: str) -> tuple[str, dict[str, Any]]:
+        """Return the current time as a SQL fragment for hand-written statements, with its binds."""
+        if self.value is None:
+            return "now()", {}
+        if dialect == "sqlite":
+            return ":now", {"now": self.value}
+        return "CAST(:now AS TIMESTAMPTZ)", {"now": self.value}
+
+
+class JobQueue:
+    """The durable job queue over one engine (SQLite or PostgreSQL)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        lease_s: float,
+        max_attempts: int = 3,
+        per_chat_cap: int = 1,
+        backoff_base_s: float = 5,
+        backoff_cap_s: float = 300,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        """Configure the queue; nothing touches the database until a method is called."""
+        if lease_s <= 0 or max_attempts < 1 or per_chat_cap < 1:
+            raise ValueError("lease_s must be > 0, max_attempts and per_chat_cap >= 1")
+        self.engine = engine
+        self.lease_s = float(lease_s)
+        self.max_attempts = max_attempts
+        self.per_chat_cap = per_chat_cap
+        self.backoff_base_s = float(backoff_base_s)
+        self.backoff_cap_s = float(backoff_cap_s)
+        self._clock = clock
+        self._dialect = engine.dialect.name
+
+    # -- clock ---------------------------------------------------------------------------------
+
+    def _tick(self, dialect: str | None = None) -> _Tick:
+        """Read the clock once: the injected one, else the database's on PostgreSQL, else Python's."""
+        if self._clock is not None:
+            value = self._clock()
+            if value.tzinfo is None:
+                raise ValueError("the injected clock must return aware UTC datetimes")
+            return _Tick(value)
+        if (dialect or self._dialect) == "postgresql":
+            return _Tick(None)
+        return _Tick(utcnow())
+
+    def backoff_s(self, attempt: int) -> float:
+        """Return the retry delay after the given attempt, with this queue's base and cap."""
+        return backoff_s(attempt, base_s=self.backoff_base_s, cap_s=self.backoff_cap_s)
+
+    # -- enqueue -------------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        session: Session,
+        *,
+        kind: JobKind | str,
+        chat_id: int,
+        user_id: int,
+        dedupe_key: str,
+        priority: int | None = None,
+        video_id: int | None = None,
+        turn_id: int | None = None,
+        run_at: datetime | None = None,
+    ) -> int | None:
+        """Add a job inside the caller's transaction; None when an active job has this dedupe key."""
+        kind = JobKind(kind)
+        dialect = session.get_bind().dialect.name
+        tick = self._tick(dialect)
+        statement = (
+            dialect_insert(dialect, jobs)
+            .values(
+                kind=kind.value,
+                state=JobState.QUEUED.value,
+                chat_id=chat_id,
+                user_id=user_id,
+                video_id=video_id,
+                turn_id=turn_id,
+                dedupe_key=dedupe_key,
+                priority=DEFAULT_PRIORITY[kind] if priority is None else priority,
+                attempt=0,
+                max_attempts=self.max_attempts,
+                run_at=tick.now if run_at is None else literal(run_at, UTCDateTime()),
+                stage="queued",
+                errors=[],
+                created_at=tick.now,
+                updated_at=tick.now,
+            )
+            # The conflict target is the partial unique index: only active jobs hold a key.
+            .on_conflict_do_nothing(index_elements=["dedupe_key"], index_where=state_in(ACTIVE_JOB_STATES))
+            .returning(jobs.c.id)
+        )
+        job_id = session.exec(statement).scalar_one_or_none()
+        if job_id is not None:
+            logger.debug("job %s enqueued (%s)", job_id, kind.value)
+        return job_id
+
+    # -- claim ---------------------------------------------------------------------------------
+
+    def _claim_sql(self, now_sql: str, lease_sql: str) -> str:
+        """Build the one claim statement for this queue's database."""
+        waiting = state_in(WAITING_JOB_STATES).text
+        ranked = f"""
+            SELECT j.id, j.priority, j.run_at,
+                   row_number() OVER (PARTITION BY j.chat_id ORDER BY j.priority, j.run_at, j.id)
+                     + coalesce(r.n, 0) AS slot
+            FROM jobs AS j
+            LEFT JOIN (SELECT chat_id, count(*) AS n FROM jobs WHERE state = 'running' GROUP BY chat_id) AS r
+              ON r.chat_id = j.chat_id
+            WHERE j.{waiting} AND j.run_at <= {now_sql}
+        """  # noqa: S608  (fixed text; values are bound)
+        assignments = f"""
+            state = 'running', attempt = jobs.attempt + 1, lease_owner = :worker,
+            lease_expires_at = {lease_sql}, heartbeat_at = {now_sql}, updated_at = {now_sql}
+        """
+        returning = (
+            "jobs.id, jobs.kind, jobs.chat_id, jobs.user_id, jobs.video_id, jobs.turn_id, "
+            "jobs.attempt, jobs.max_attempts, jobs.priority, jobs.run_at"
+        )
+        if self._dialect == "postgresql":
+            # PostgreSQL forbids FOR UPDATE beside window functions in one SELECT, so the ranking
+            # is a subquery and the lock is taken in the outer query. The state and run_at tests
+            # are repeated there because a row locked after a concurrent commit is re-checked only
+            # against the locking query's own conditions.
+            return f"""
+                WITH picked AS MATERIALIZED (
+                    SELECT jobs.id FROM jobs
+                    WHERE jobs.id IN (SELECT id FROM ({ranked}) AS ranked WHERE slot <= :cap)
+                      AND jobs.{waiting} AND jobs.run_at <= {now_sql}
+                    ORDER BY jobs.priority, jobs.run_at, jobs.id
+                    LIMIT :limit
+                    FOR UPDATE SKIP LOCKED
+                )
+                UPDATE jobs SET {assignments}
+                FROM picked WHERE jobs.id = picked.id
+                RETURNING {returning}
+            """  # noqa: S608
+        # SQLite: the UPDATE holds the only write lock, so selecting and updating in one
+        # statement cannot race (never read-then-update: SQLite ignores FOR UPDATE).
+        return f"""
+            UPDATE jobs SET {assignments}
+            WHERE jobs.id IN (
+                SELECT id FROM ({ranked}) AS ranked WHERE slot <= :cap
+                ORDER BY priority, run_at, id
+                LIMIT :limit
+            )
+            RETURNING {returning}
+        """  # noqa: S608
+
+    def claim(self, worker_id: str, limit: int) -> list[ClaimedJob]:
+        """Atomically take up to `limit` runnable jobs (priority, then age), respecting the per-chat cap."""
+        if limit <= 0:
+            return []
+        tick = self._tick()
+        now_sql, params = tick.sql(self._dialect)
+        if tick.value is None:
+            lease_sql = "now() + make_interval(secs => :lease_s)"
+            params["lease_s"] = self.lease_s
+        else:
+            lease_sql = ":lease_until" if self._dialect == "sqlite" else "CAST(:lease_until AS TIMESTAMPTZ)"
+            params["lease_until"] = tick.value + timedelta(seconds=self.lease_s)
+        statement = text(self._claim_sql(now_sql, lease_sql)).bindparams(
+            *(bindparam(name, type_=UTCDateTime()) for name in ("now", "lease_until") if name in params)
+        )
+        params.update(worker=worker_id, cap=self.per_chat_cap, limit=limit)
+        with self.engine.begin() as connection:
+            rows = connection.execute(statement, params).all()
+        rows.sort(key=lambda row: (row.priority, row.run_at, row.id))
+        claimed = [
+            ClaimedJob(
+                id=row.id,
+                kind=JobKind(row.kind),
+                chat_id=row.chat_id,
+                user_id=row.user_id,
+                video_id=row.video_id,
+                turn_id=row.turn_id,
+                attempt=row.attempt,
+                max_attempts=row.max_attempts,
+                lease_owner=worker_id,
+            )
+            for row in rows
+        ]
+        for job in claimed:
+            logger.debug("job %s claimed by %s (attempt %s)", job.id, worker_id, job.attempt)
+        return claimed
+
+    # -- fenced transitions of a running job ---------------------------------------------------
+
+    @staticmethod
+    def _fence(job: ClaimedJob) -> ColumnElement[bool]:
+        """Match the job only while this worker still holds this attempt's lease."""
+        return and_(
+            jobs.c.id == job.id,
+            jobs.c.state == JobState.RUNNING.value,
+            jobs.c.lease_owner == job.lease_owner,
+            jobs.c.attempt == job.attempt,
+        )
+
+    def _rowcount(self, statement: Any) -> int:
+        """Run one statement in its own short transaction and return how many rows it changed."""
+        with self.engine.begin() as connection:
+            return connection.execute(statement).rowcount
+
+    def heartbeat(self, job: ClaimedJob) -> bool:
+        """Extend the lease; False means it was lost and the worker must stop."""
+        tick = self._tick()
+        statement = (
+            update(jobs)
+            .where(self._fence(job))
+            .values(lease_expires_at=tick.plus(self.lease_s), heartbeat_at=tick.now, updated_at=tick.now)
+        )
+        return self._lost_unless(self._rowcount(statement) == 1, job, "heartbeat")
+
+    def set_stage(self, job: ClaimedJob, stage: str) -> bool:
+        """Record the progress stage (downloading, preparing, analysing, delivering); False: lease lost."""
+        tick = self._tick()
+        statement = update(jobs).where(self._fence(job)).values(stage=stage, updated_at=tick.now)
+        return self._lost_unless(self._rowcount(statement) == 1, job, "set_stage")
+
+    def complete(self, job: ClaimedJob) -> bool:
+        """Mark the job done; False means the lease was lost (someone else owns the job now)."""
+        tick = self._tick()
+        statement = (
+            update(jobs)
+            .where(self._fence(job))
+            .values(
+                state=JobState.DONE.value,
+                stage="done",
+                lease_expires_at=None,
+                finished_at=tick.now,
+                updated_at=tick.now,
+            )
+        )
+        return self._lost_unless(self._rowcount(statement) == 1, job, "complete")
+
+    def fail(
+        self, job: ClaimedJob, error: str, *, transient: bool, retry_after_s: float | None = None
+    ) -> JobState | None:
+        """Record a failed attempt: retry later (transient, attempts left) or dead; None: lease lost.
+
+        `error` must be a code or exception summary without patient text; it is kept per attempt.
+        `retry_after_s` (e.g. Telegram's retry_after) replaces the computed backoff.
+        """
+        error = error[:MAX_ERROR_CHARS]
+        tick = self._tick()
+        retry = transient and job.attempt < job.max_attempts
+        values: dict[str, Any] = {
+            "lease_expires_at": None,
+            "last_error": error,
+            "errors": self._append_error(tick, error=error, transient=transient),
+            "updated_at": tick.now,
+        }
+        if retry:
+            delay = self.backoff_s(job.attempt) if retry_after_s is None else max(0.0, retry_after_s)
+            values.update(state=JobState.FAILED.value, stage="queued", lease_owner=None, run_at=tick.plus(delay))
+            new_state = JobState.FAILED
+        else:
+            values.update(state=JobState.DEAD.value, finished_at=tick.now)
+            new_state = JobState.DEAD
+        statement = update(jobs).where(self._fence(job)).values(**values)
+        if not self._lost_unless(self._rowcount(statement) == 1, job, "fail"):
+            return None
+        logger.info("job %s attempt %s failed -> %s", job.id, job.attempt, new_state.value)
+        return new_state
+
+    def release(self, job: ClaimedJob) -> bool:
+        """Give an unfinished job back to the queue without spending its attempt (graceful shutdown)."""
+        tick = self._tick()
+        statement = (
+            update(jobs)
+            .where(self._fence(job))
+            .values(
+                state=JobState.QUEUED.value,
+                attempt=jobs.c.attempt - 1,
+                stage="queued",
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=tick.now,
+            )
+        )
+        return self._lost_unless(self._rowcount(statement) == 1, job, "release")
+
+    @staticmethod
+    def _lost_unless(ok: bool, job: ClaimedJob, action: str) -> bool:
+        """Log a lost lease (ids only) and pass the result through."""
+        if not ok:
+            logger.warning("job %s: %s refused, lease lost (attempt %s)", job.id, action, job.attempt)
+        return ok
+
+    def _append_error(self, tick: _Tick, *, error: str, transient: bool) -> ColumnElement[Any]:
+        """Build SQL that appends {attempt, at, error, transient} to the row's `errors` list."""
+        if self._dialect == "postgresql":
+            entry = func.jsonb_build_object(
+                literal_column("'attempt'"),
+                jobs.c.attempt,
+                literal_column("'at'"),
+                tick.now,
+                literal_column("'error'"),
+                cast(literal(error), Text),
+                literal_column("'transient'"),
+                cast(literal(transient), Boolean),
+            )
+            current = func.coalesce(cast(jobs.c.errors, JSONB), literal_column("'[]'::jsonb"))
+            return cast(current.op("||")(func.jsonb_build_array(entry)), JSON)
+        at = (tick.value or utcnow()).isoformat()
+        entry = func.json_object(
+            "attempt",
+            jobs.c.attempt,
+            "at",
+            at,
+            "error",
+            error,
+            "transient",
+            func.json("true" if transient else "false"),
+        )
+        return func.json_insert(func.coalesce(jobs.c.errors, literal_column("'[]'")), "$[#]", entry)
+
+    # -- maintenance any worker may run --------------------------------------------------------
+
+    def rescue_expired(self) -> list[int]:
+        """Return expired leases to the queue (or make them dead when attempts are spent); the dead ids."""
+        tick = self._tick()
+        spent = jobs.c.attempt >= jobs.c.max_attempts
+        statement = (
+            update(jobs)
+            .where(jobs.c.state == JobState.RUNNING.value, jobs.c.lease_expires_at < tick.now)
+            .values(
+                state=case((spent, JobState.DEAD.value), else_=JobState.QUEUED.value),
+                finished_at=case((spent, tick.now), else_=null()),
+                stage="queued",
+                lease_owner=None,
+                lease_expires_at=None,
+                last_error="lease expired",
+                errors=self._append_error(tick, error="lease expired", transient=True),
+                updated_at=tick.now,
+            )
+            .returning(jobs.c.id, jobs.c.state)
+        )
+        with self.engine.begin() as connection:
+            rows = connection.execute(statement).all()
+        dead = sorted(row.id for row in rows if row.state == JobState.DEAD.value)
+        if rows:
+            logger.warning("rescued %s expired leases, %s now dead", len(rows), len(dead))
+        return dead
+
+    def cancel_for_chat(self, chat_id: int) -> int:
+        """Cancel every waiting or running job of a chat; a running worker then loses its fence."""
+        tick = self._tick()
+        statement = (
+            update(jobs)
+            .where(jobs.c.chat_id == chat_id, jobs.c.state.in_(ACTIVE_JOB_STATES))
+            .values(
+                state=JobState.CANCELLED.value,
+                lease_expires_at=None,
+                finished_at=tick.now,
+                updated_at=tick.now,
+            )
+        )
+        return self._rowcount(statement)
+
+    def dead_unnotified(self, limit: int) -> list[DeadJob]:
+        """Return dead jobs whose patient has not been told yet, oldest first."""
+        statement = (
+            select(jobs)
+            .where(jobs.c.state == JobState.DEAD.value, jobs.c.notified_at.is_(None))
+            .order_by(jobs.c.finished_at, jobs.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        return [
+            DeadJob(
+                id=row.id,
+                kind=JobKind(row.kind),
+                chat_id=row.chat_id,
+                user_id=row.user_id,
+                video_id=row.video_id,
+                turn_id=row.turn_id,
+                attempt=row.attempt,
+                max_attempts=row.max_attempts,
+                last_error=row.last_error,
+            )
+            for row in rows
+        ]
+
+    def mark_notified(self, job_id: int) -> bool:
+        """Record that the patient was told about a dead or cancelled job; True only for the first caller.
+
+        Calling it before sending makes the message at-most-once across workers; after sending,
+        at-least-once. Either way only one worker wins this update.
+        """
+        tick = self._tick()
+        statement = (
+            update(jobs)
+            .where(
+                jobs.c.id == job_id,
+                jobs.c.state.in_((JobState.DEAD.value, JobState.CANCELLED.value)),
+                jobs.c.notified_at.is_(None),
+            )
+            .values(notified_at=tick.now, updated_at=tick.now)
+        )
+        return self._rowcount(statement) == 1
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def position(self, job_id: int) -> int | None:
+        """Return the 1-based place in line among waiting jobs, or None when the job is not waiting."""
+        target = select(jobs.c.priority, jobs.c.run_at, jobs.c.id).where(
+            jobs.c.id == job_id, jobs.c.state.in_(WAITING_JOB_STATES)
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(target).first()
+            if row is None:
+                return None
+            ahead = select(func.count()).where(
+                jobs.c.state.in_(WAITING_JOB_STATES),
+                tuple_(jobs.c.priority, jobs.c.run_at, jobs.c.id)
+                <= tuple_(literal(row.priority), literal(row.run_at, UTCDateTime()), literal(row.id)),
+            )
+            return int(connection.execute(ahead).scalar_one())
+
+    def counts(self) -> dict[str, int]:
+        """Count the jobs in each state (for status pages, benchmarks and tests)."""
+        statement = select(jobs.c.state, func.count()).group_by(jobs.c.state)
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        return {str(state): int(count) for state, count in rows}
+
+    def get_states(self, job_ids: Sequence[int]) -> dict[int, str]:
+        """Return the current state of each given job."""
+        statement = select(jobs.c.id, jobs.c.state).where(jobs.c.id.in_(list(job_ids)))
+        with self.engine.connect() as connection:
+            return {int(row.id): str(row.state) for row in connection.execute(statement)}

@@ -1,0 +1,182 @@
+"""Sample a video for the model in one ffmpeg pass, optionally writing a frame pack for follow-ups."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.video import graph, pack
+from bot.video.budget import (
+    SamplingSpec,
+    even_targets,
+    plan_frame_count,
+    plan_frame_size,
+    plan_window_size,
+    proxy_indices,
+    select_nearest,
+)
+from bot.video.errors import RejectReason, VideoRejected
+from bot.video.ffmpeg import FFmpeg
+from bot.video.frames import SampledFrames, repeat_positions
+from bot.video.probe import VideoProbe
+
+log = logging.getLogger(__name__)
+
+_MODEL_JPEG_QUALITY = 2
+_PROXY_JPEG_QUALITY = 3
+DECODE_ARGS = ("-xerror", "-nostats", "-loglevel", "error")
+
+
+@dataclass(frozen=True)
+class FramePlan:
+    """Which source frames to keep and at what upright size."""
+
+    indices: list[int]
+    positions: list[int]
+    height: int
+    width: int
+
+
+def plan_model_frames(probe: VideoProbe, spec: SamplingSpec) -> FramePlan:
+    """The model's frames: nearest real frames to evenly spaced times over the whole clip."""
+    count = plan_frame_count(probe.duration_s, probe.frame_count, spec)
+    distinct = min(count, probe.frame_count)
+    indices = select_nearest(probe.pts_s, even_targets(0.0, probe.pts_s[-1], distinct))
+    positions = list(range(distinct)) + [distinct - 1] * (count - distinct)
+    height, width = plan_frame_size(count, probe.display_height, probe.display_width, spec)
+    return FramePlan(indices, positions, height, width)
+
+
+def plan_proxy_frames(
+    probe: VideoProbe, spec: SamplingSpec, *, fps: float, frame_pixels: int, half_s: float
+) -> FramePlan:
+    """The proxy: frames nearest an `fps` grid, at the size a window of 2*half_s seconds gets."""
+    indices = proxy_indices(probe.pts_s, fps)
+    height, width = plan_window_size(
+        probe.display_height,
+        probe.display_width,
+        spec,
+        frames=round(2 * half_s * fps),
+        frame_pixels=frame_pixels,
+    )
+    return FramePlan(indices, list(range(len(indices))), height, width)
+
+
+def sample_video(
+    path: Path,
+    probe: VideoProbe,
+    *,
+    ffmpeg: FFmpeg,
+    spec: SamplingSpec,
+    cache_dir: Path | None = None,
+    window_fps: float = 6.0,
+    window_frame_pixels: int = 640 * 640,
+    window_half_s: float = 3.0,
+) -> SampledFrames:
+    """Decode `path` once: the model's frames to memory and, with `cache_dir`, a frame pack on disk."""
+    plan = plan_model_frames(probe, spec)
+    source = graph.input_video(Path(path))
+    with tempfile.TemporaryDirectory(prefix="rehab-sample-") as scratch:
+        if cache_dir is None:
+            model = _upright(source, probe, plan)
+            args = graph.compile_args([graph.raw_rgb_output(model)], Path(scratch), global_args=DECODE_ARGS)
+            frames = run_decode(ffmpeg, args, len(plan.indices), plan.height, plan.width)
+        else:
+            proxy = plan_proxy_frames(
+                probe, spec, fps=window_fps, frame_pixels=window_frame_pixels, half_s=window_half_s
+            )
+            frames = _decode_into_pack(ffmpeg, source, probe, plan, proxy, Path(cache_dir), Path(scratch), window_fps)
+    indices = [plan.indices[p] for p in plan.positions]
+    return SampledFrames(
+        frames=repeat_positions(frames, plan.positions),
+        timestamps_s=[probe.pts_s[i] for i in indices],
+        source_indices=indices,
+        duration_s=probe.duration_s,
+    )
+
+
+def _upright(stream: Any, probe: VideoProbe, plan: FramePlan, *, flags: str = graph.MODEL_SCALER) -> Any:
+    """Keep the planned frames of a full decode, scaled and turned upright."""
+    intervals = graph.frame_intervals(probe.pts_s, plan.indices)
+    selected = graph.select_frames(stream, graph.select_expression(intervals, graph.RELATIVE_CLOCK))
+    return graph.scale_upright(selected, plan.height, plan.width, probe.rotation, flags=flags)
+
+
+def _decode_into_pack(
+    ffmpeg: FFmpeg,
+    source: Any,
+    probe: VideoProbe,
+    plan: FramePlan,
+    proxy: FramePlan,
+    pack_dir: Path,
+    scratch: Path,
+    proxy_fps: float,
+) -> np.ndarray:
+    """One decode, three outputs: model frames as RGB on stdout and as JPEG, and the JPEG proxy."""
+    pack_dir.parent.mkdir(parents=True, exist_ok=True)
+    building = pack.building_dir(pack_dir)
+    try:
+        decoded = source.split()
+        model = _upright(decoded[0], probe, plan).split()
+        outputs = [
+            graph.raw_rgb_output(model[0]),
+            graph.jpeg_output(model[1], building / pack.MODEL_DIR, quality=_MODEL_JPEG_QUALITY),
+            graph.jpeg_output(
+                _upright(decoded[1], probe, proxy, flags=graph.PROXY_SCALER),
+                building / pack.PROXY_DIR,
+                quality=_PROXY_JPEG_QUALITY,
+            ),
+        ]
+        args = graph.compile_args(outputs, scratch, global_args=DECODE_ARGS)
+        frames = run_decode(ffmpeg, args, len(plan.indices), plan.height, plan.width)
+        _expect_files(building / pack.MODEL_DIR, len(plan.indices))
+        _expect_files(building / pack.PROXY_DIR, len(proxy.indices))
+        manifest = pack.Manifest(
+            duration_s=probe.duration_s,
+            rotation=probe.rotation,
+            model=_section(probe, plan),
+            model_positions=plan.positions,
+            proxy=_section(probe, proxy),
+            proxy_fps=proxy_fps,
+        )
+        pack.commit(building, pack_dir, manifest)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return frames
+
+
+def _section(probe: VideoProbe, plan: FramePlan) -> pack.PackSection:
+    """Manifest entry for the distinct frames of a plan."""
+    return pack.PackSection(
+        height=plan.height,
+        width=plan.width,
+        timestamps_s=[probe.pts_s[i] for i in plan.indices],
+        source_indices=list(plan.indices),
+    )
+
+
+def _expect_files(directory: Path, count: int) -> None:
+    """Check that ffmpeg wrote exactly `count` JPEG files."""
+    written = sum(1 for _ in directory.glob("*.jpg"))
+    if written != count:
+        log.warning("decode wrote %d of %d frames", written, count)
+        raise VideoRejected(RejectReason.UNREADABLE)
+
+
+def run_decode(ffmpeg: FFmpeg, args: list[str], count: int, height: int, width: int) -> np.ndarray:
+    """Run a decode whose stdout is `count` RGB24 frames; a failing decoder means a damaged file."""
+    frames = np.empty((count, height, width, 3), dtype=np.uint8)
+    result = ffmpeg.run_into(args, memoryview(frames).cast("B"))
+    if not result.ok:
+        log.warning("decode failed with status %d", result.returncode)
+        raise VideoRejected(RejectReason.UNREADABLE)
+    if result.stdout_size != frames.nbytes:
+        log.warning("decode returned %d of %d bytes", result.stdout_size, frames.nbytes)
+        raise VideoRejected(RejectReason.UNREADABLE)
+    return frames

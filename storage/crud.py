@@ -25,6 +25,7 @@ from storage.models import (
     Job,
     PainReport,
     Prescription,
+    Role,
     Turn,
     TurnStatus,
     User,
@@ -120,6 +121,19 @@ def set_role(session: Session, *, user_id: int, role: str) -> User | None:
         return None
     user.role = role
     session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def ensure_therapist(session: Session, *, user_id: int) -> User:
+    """Give a Telegram user the therapist role, creating the row if they never wrote to the bot."""
+    user = session.get(User, user_id)
+    if user is None:
+        user = User(id=user_id, role=Role.THERAPIST)
+        session.add(user)
+    elif user.role != Role.ADMIN:
+        user.role = Role.THERAPIST
     session.commit()
     session.refresh(user)
     return user
@@ -334,6 +348,19 @@ def latest_assessed_video(session: Session, *, user_id: int) -> Video | None:
     ).first()
 
 
+def latest_video(session: Session, *, user_id: int) -> Video | None:
+    """Return the user's newest video that is or will be assessed: the context of a follow-up question."""
+    return session.exec(
+        select(Video)
+        .where(
+            Video.user_id == user_id,
+            col(Video.status).in_([VideoStatus.QUEUED, VideoStatus.PROCESSING, VideoStatus.ASSESSED]),
+        )
+        .order_by(col(Video.created_at).desc(), col(Video.id).desc())
+        .limit(1)
+    ).first()
+
+
 def video_by_message(session: Session, *, chat_id: int, message_id: int) -> Video | None:
     """Find the video a message belongs to: the video, the bot's status reply, its feedback or a turn."""
     video = session.exec(
@@ -368,6 +395,16 @@ def video_by_message(session: Session, *, chat_id: int, message_id: int) -> Vide
 
 
 # -- assessments -------------------------------------------------------------------------------
+
+
+def active_prescription(session: Session, *, patient_id: int) -> Prescription | None:
+    """Return the patient's newest active prescription, if any."""
+    statement = (
+        select(Prescription)
+        .where(Prescription.patient_id == patient_id, col(Prescription.active).is_(True))
+        .order_by(col(Prescription.id).desc())
+    )
+    return session.exec(statement).first()
 
 
 def get_assessment(session: Session, *, video_id: int) -> Assessment | None:
@@ -657,3 +694,37 @@ def erase_user(session: Session, *, user_id: int, store: VideoStore) -> list[str
             logger.warning("erase: a file could not be deleted (%s)", type(exc).__name__)
     logger.info("user data erased: %s videos, %s files", len(videos), len(deleted))
     return deleted
+
+
+# -- alerts --------------------------------------------------------------------------------------
+
+
+def record_alert(
+    session: Session,
+    *,
+    patient_id: int,
+    therapist_id: int | None,
+    kind: str,
+    severity: str,
+    reason: str,
+    event_key: str,
+) -> Alert | None:
+    """Record an alert once per event (`event_key`); None when that event was already recorded."""
+    alerts = Alert.__table__  # type: ignore[attr-defined]
+    statement = (
+        dialect_insert(_dialect(session), alerts)
+        .values(
+            patient_id=patient_id,
+            therapist_id=therapist_id,
+            kind=kind,
+            severity=severity,
+            reason=reason,
+            event_key=event_key,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["event_key"])
+        .returning(alerts.c.id)
+    )
+    alert_id = session.exec(statement).scalar_one_or_none()
+    session.commit()
+    return None if alert_id is None else session.get(Alert, alert_id)

@@ -434,6 +434,7 @@ _SPECIAL_TOKEN = re.compile(r"<\|[^|<>]{1,40}\|>")
 _DEBRIS_LINE = re.compile(r"^[\s{}\[\],:\"']*[{}\[\],:\"'][\s{}\[\],:\"']*$")
 _JSON_KEY_LINE = re.compile(r'^\s*"[^"\n]{1,40}"\s*:\s*')
 _BLANKS = re.compile(r"\n{3,}")
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd]")
 _JSON_KEY = re.compile(r'"\s*:')
 _PROSE_KEYS = ("answer", "reply", "response", "text", "message", "summary")
 
@@ -483,14 +484,14 @@ def _salvaged_prose(text: str) -> str:
 def fallback_text(raw: str) -> str:
     """Make a readable message from an answer that was not usable JSON; empty when nothing is left."""
     text = _SPECIAL_TOKEN.sub("", _strip_thinking(raw))
+    # Control characters and undecodable bytes are never meant for a reader (and Telegram rejects NUL).
+    text = _UNPRINTABLE.sub("", text)
     text = _FENCE.sub("", text).replace("```", "")
     # JSON the model wrapped its words in is debris, except for prose fields when nothing else is left.
     prose = _without_json_objects(text)
     text = prose if prose.strip() else _salvaged_prose(text)
     lines = [
-        line.rstrip()
-        for line in text.splitlines()
-        if not _DEBRIS_LINE.match(line) and not _JSON_KEY_LINE.match(line)
+        line.rstrip() for line in text.splitlines() if not _DEBRIS_LINE.match(line) and not _JSON_KEY_LINE.match(line)
     ]
     text = _BLANKS.sub("\n\n", "\n".join(lines)).strip()
     return _trim(text, _FALLBACK_MAX_CHARS)

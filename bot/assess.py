@@ -1,0 +1,305 @@
+"""Use cases without Telegram: assess a video, answer a question about a moment of it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.moments import MomentRef, parse_moment
+from bot.video import FFmpeg, FramePack, SampledFrames, VideoProbe, inspect_video, sample_video, window_from_video
+from bot.vlm.backend import Completion, GenerationRequest, ModelOutOfMemory, VideoInput, VisionLanguageBackend
+from bot.vlm.prompts import ExerciseContext, assessment_messages, question_messages, repair_messages
+from bot.vlm.schema import AssessmentResult, fallback_text, parse_assessment
+
+logger = logging.getLogger(__name__)
+
+# A moment this far past the last frame is still "the end" (rounding in the patient's question).
+_END_TOLERANCE_S = 0.5
+_OOM_RETRIES = 2
+
+
+@dataclass(frozen=True)
+class VideoLimits:
+    """What the engine accepts and how it samples, from settings and the model's processor."""
+
+    max_duration_s: float = 600.0
+    max_pixels: int = 4096 * 4096
+    window_half_s: float = 3.0
+    window_fps: float = 6.0
+    window_frame_pixels: int = 640 * 640
+
+
+@dataclass(frozen=True)
+class ModelLimits:
+    """Bounds on every model call."""
+
+    max_new_tokens: int = 1024
+    timeout_s: float = 36.0
+    do_sample: bool = True
+    seed: int | None = None
+
+
+@dataclass
+class PreparedVideo:
+    """A validated video with the frames for the model; `pack_dir` keeps them for follow-ups."""
+
+    probe: VideoProbe
+    sample: SampledFrames
+    pack_dir: Path | None
+
+    def model_input(self) -> VideoInput:
+        """The sampled frames as model input."""
+        return _as_input(self.sample)
+
+
+@dataclass
+class AssessmentOutcome:
+    """The assessment of one video: structured when the model's JSON was usable."""
+
+    model_id: str
+    locale: str
+    result: AssessmentResult | None
+    fallback: str
+    raw_output: str
+    completions: list[Completion] = field(default_factory=list)
+
+    @property
+    def parsed(self) -> bool:
+        """True when the model's answer validated against the schema."""
+        return self.result is not None
+
+
+@dataclass(frozen=True)
+class QuestionPlan:
+    """Everything a follow-up question needs before the model is called."""
+
+    moment: MomentRef | None
+    moment_s: float | None
+    duration_s: float
+    window_s: tuple[float, float] | None
+    video: VideoInput | None
+    past_end: bool = False
+
+    @property
+    def needs_model(self) -> bool:
+        """False when the question can be answered without the model (a moment past the end)."""
+        return not self.past_end
+
+
+@dataclass
+class AnswerOutcome:
+    """The model's answer to a follow-up question."""
+
+    text: str
+    plan: QuestionPlan
+    completion: Completion | None
+
+
+def _as_input(sample: SampledFrames) -> VideoInput:
+    """Wrap sampled frames for the model backend."""
+    return VideoInput(frames=sample.frames, timestamps_s=list(sample.timestamps_s), duration_s=sample.duration_s)
+
+
+def resolve_moment(moment: MomentRef, duration_s: float) -> float:
+    """Seconds into the clip for a parsed moment (`start` is 0, `end` the clip's length)."""
+    if moment.kind == "start":
+        return 0.0
+    if moment.kind == "end":
+        return duration_s
+    return float(moment.seconds or 0.0)
+
+
+@dataclass(frozen=True)
+class MomentLocation:
+    """Where in the clip a question points: the parsed moment, its second, and whether it is past the end."""
+
+    moment: MomentRef | None
+    seconds: float | None
+    past_end: bool
+
+
+def locate_moment(question: str, duration_s: float) -> MomentLocation:
+    """Parse the moment in a question and place it in a clip of `duration_s` seconds."""
+    moment = parse_moment(question)
+    if moment is None:
+        return MomentLocation(None, None, False)
+    seconds = resolve_moment(moment, duration_s)
+    if seconds > duration_s + _END_TOLERANCE_S:
+        return MomentLocation(moment, seconds, True)
+    return MomentLocation(moment, min(seconds, duration_s), False)
+
+
+class AssessmentService:
+    """The assessment engine: video in, timestamped observations out; answers about moments."""
+
+    def __init__(
+        self,
+        *,
+        backend: VisionLanguageBackend,
+        ffmpeg: FFmpeg,
+        video_limits: VideoLimits,
+        model_limits: ModelLimits,
+    ) -> None:
+        """Keep the collaborators; nothing is loaded here."""
+        self.backend = backend
+        self.ffmpeg = ffmpeg
+        self.video_limits = video_limits
+        self.model_limits = model_limits
+
+    # CPU side: blocking, run in a worker thread by async callers.
+
+    def inspect(self, path: Path) -> VideoProbe:
+        """Probe and validate a file; raises VideoRejected with a reason code."""
+        limits = self.video_limits
+        return inspect_video(
+            path, ffmpeg=self.ffmpeg, max_duration_s=limits.max_duration_s, max_pixels=limits.max_pixels
+        )
+
+    def prepare_video(self, path: Path, *, pack_dir: Path | None) -> PreparedVideo:
+        """Validate and sample a video in one decode; keep model frames and a proxy in `pack_dir`."""
+        probe = self.inspect(path)
+        limits = self.video_limits
+        sample = sample_video(
+            path,
+            probe,
+            ffmpeg=self.ffmpeg,
+            spec=self.backend.sampling,
+            cache_dir=pack_dir,
+            window_fps=limits.window_fps,
+            window_frame_pixels=limits.window_frame_pixels,
+        )
+        return PreparedVideo(probe=probe, sample=sample, pack_dir=pack_dir)
+
+    def plan_question(
+        self,
+        question: str,
+        *,
+        duration_s: float,
+        pack_dir: Path | None = None,
+        prepared: PreparedVideo | None = None,
+        video_path: Path | None = None,
+    ) -> QuestionPlan:
+        """Find the moment asked about and gather the frames to show: a window, or the whole clip."""
+        location = locate_moment(question, duration_s)
+        moment, moment_s = location.moment, location.seconds
+        if moment is None or moment_s is None:
+            return QuestionPlan(None, None, duration_s, None, self._whole_clip(prepared, pack_dir, video_path))
+        if location.past_end:
+            return QuestionPlan(moment, moment_s, duration_s, None, None, past_end=True)
+        window = self._window(moment_s, pack_dir, prepared, video_path)
+        times = list(window.timestamps_s)
+        return QuestionPlan(moment, moment_s, duration_s, (times[0], times[-1]), _as_input(window))
+
+    def _whole_clip(self, prepared: PreparedVideo | None, pack_dir: Path | None, video_path: Path | None) -> VideoInput:
+        """The assessment's frames, reused rather than decoded again."""
+        if prepared is not None:
+            return prepared.model_input()
+        if pack_dir is not None:
+            try:
+                return _as_input(FramePack.open(pack_dir).sample())
+            except FileNotFoundError:
+                logger.info("frame pack missing; sampling the video again")
+        if video_path is None:
+            raise FileNotFoundError("neither frames nor the video are available")
+        return self.prepare_video(video_path, pack_dir=pack_dir).model_input()
+
+    def _window(
+        self, moment_s: float, pack_dir: Path | None, prepared: PreparedVideo | None, video_path: Path | None
+    ) -> SampledFrames:
+        """Frames around `moment_s` from the proxy on disk, or (cold) from the original video."""
+        limits = self.video_limits
+        directory = pack_dir or (prepared.pack_dir if prepared else None)
+        if directory is not None:
+            try:
+                return FramePack.open(directory).window(moment_s, half_s=limits.window_half_s)
+            except FileNotFoundError:
+                logger.info("frame pack missing; decoding the window from the video")
+        if video_path is None:
+            raise FileNotFoundError("neither frames nor the video are available")
+        probe = prepared.probe if prepared else self.inspect(video_path)
+        return window_from_video(
+            video_path,
+            probe,
+            moment_s,
+            ffmpeg=self.ffmpeg,
+            spec=self.backend.sampling,
+            half_s=limits.window_half_s,
+            window_fps=limits.window_fps,
+            window_frame_pixels=limits.window_frame_pixels,
+        )
+
+    # Model side: async, never blocks the event loop.
+
+    def _request(self, messages: list[dict[str, Any]], video: VideoInput | None, salt: str | None) -> GenerationRequest:
+        """A generation request within the configured limits."""
+        limits = self.model_limits
+        return GenerationRequest(
+            messages=messages,
+            video=video,
+            max_new_tokens=limits.max_new_tokens,
+            timeout_s=limits.timeout_s,
+            do_sample=limits.do_sample,
+            seed=limits.seed,
+            cache_salt=salt,
+        )
+
+    async def _complete(self, messages: list[dict[str, Any]], video: VideoInput | None, salt: str | None) -> Completion:
+        """Call the model; on out-of-memory retry with half the frames each time."""
+        for attempt in range(_OOM_RETRIES + 1):
+            try:
+                return await self.backend.complete(self._request(messages, video, salt))
+            except ModelOutOfMemory:
+                if video is None or attempt == _OOM_RETRIES or len(video.timestamps_s) <= 2:
+                    raise
+                video = video.without_frames(len(video.timestamps_s) // 2)
+                logger.warning("model out of memory; retrying with %d frames", len(video.timestamps_s))
+        raise AssertionError("unreachable")
+
+    async def assess(
+        self,
+        video: VideoInput,
+        *,
+        locale: str,
+        context: ExerciseContext | None = None,
+        cache_salt: str | None = None,
+    ) -> AssessmentOutcome:
+        """Ask for the JSON assessment; one repair attempt; else a plain-text fallback."""
+        messages = assessment_messages(locale=locale, duration_s=video.duration_s, context=context or ExerciseContext())
+        first = await self._complete(messages, video, cache_salt)
+        outcome = AssessmentOutcome(self.backend.model_id, locale, None, "", first.text, [first])
+        outcome.result = parse_assessment(first.text, duration_s=video.duration_s)
+        if outcome.result is None:
+            repair = await self._complete(repair_messages(bad_output=first.text, locale=locale), None, cache_salt)
+            outcome.completions.append(repair)
+            outcome.result = parse_assessment(repair.text, duration_s=video.duration_s)
+        if outcome.result is None:
+            outcome.fallback = fallback_text(first.text)
+        return outcome
+
+    async def answer(
+        self,
+        plan: QuestionPlan,
+        *,
+        question: str,
+        locale: str,
+        earlier_assessment: dict[str, Any] | str | None,
+        turns: Sequence[tuple[str, str]] = (),
+        cache_salt: str | None = None,
+    ) -> AnswerOutcome:
+        """Answer a follow-up question from its planned frames (never called for a moment past the end)."""
+        if not plan.needs_model or plan.video is None:
+            raise ValueError("this question needs no model call")
+        messages = question_messages(
+            locale=locale,
+            question=question,
+            duration_s=plan.duration_s,
+            earlier_assessment=earlier_assessment,
+            turns=turns,
+            window_s=plan.window_s,
+            moment_s=plan.moment_s,
+        )
+        completion = await self._complete(messages, plan.video, cache_salt)
+        return AnswerOutcome(text=fallback_text(completion.text), plan=plan, completion=completion)

@@ -167,9 +167,7 @@ def test_render_plain_english() -> None:
     assert "correct" not in text.lower()
 
 
-@pytest.mark.parametrize(
-    ("count", "phrase"), [(1, "1 repetition"), (3, "3 repetitions"), (0, "0 repetitions")]
-)
+@pytest.mark.parametrize(("count", "phrase"), [(1, "1 repetition"), (3, "3 repetitions"), (0, "0 repetitions")])
 def test_repetitions_are_plural_aware(count: int, phrase: str) -> None:
     heading = render_assessment(make_result(repetitions=count), EN).splitlines()[0]
     assert heading == f"Exercise: Squat · {phrase}"
@@ -211,9 +209,7 @@ def test_html_escapes_every_model_text() -> None:
     nasty = "<script>alert(1)</script> & <b>bold</b> 5 > 3"
     result = make_result(
         exercise=nasty,
-        observations=[
-            {"start": 1, "end": 2, "kind": "issue", "severity": "high", "what": nasty, "cue": nasty}
-        ],
+        observations=[{"start": 1, "end": 2, "kind": "issue", "severity": "high", "what": nasty, "cue": nasty}],
         summary=nasty,
     )
     text = render_assessment(result, EN, markup=Markup.HTML)

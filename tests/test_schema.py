@@ -255,3 +255,11 @@ def test_fallback_text_is_trimmed() -> None:
     text = fallback_text(long)
     assert 0 < len(text) <= 3001
     assert text.endswith("…")
+
+
+def test_fallback_text_drops_control_characters_and_undecodable_bytes() -> None:
+    """Gibberish from a model never carries NUL, other control characters or U+FFFD to the patient."""
+    from bot.vlm.schema import fallback_text
+
+    cleaned = fallback_text("knee\x00 in\x1a\ufffd\x7fward\tok\nnext")
+    assert cleaned == "knee inward\tok\nnext"

@@ -155,9 +155,7 @@ def render_fallback(text: str, tr: Translator, *, markup: Markup = Markup.PLAIN)
     return f"{_escape(body, markup)}\n\n{_italic(footnote(tr), markup)}"
 
 
-_HTML_ATOM = re.compile(
-    r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^<>]*>|&(?:[a-zA-Z]+|#\d+|#[xX][0-9a-fA-F]+);|.", re.DOTALL
-)
+_HTML_ATOM = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^<>]*>|&(?:[a-zA-Z]+|#\d+|#[xX][0-9a-fA-F]+);|.", re.DOTALL)
 _ZWJ = "\u200d"
 
 

@@ -1,0 +1,113 @@
+"""Builds the python-telegram-bot Application: typed context, handlers, start-up and shutdown."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackContext, ContextTypes, ExtBot
+
+from bot.config import Settings
+from bot.services import Services, build_services
+from bot.worker import WorkerPool
+from storage.db import migrate
+
+logger = logging.getLogger(__name__)
+
+SERVICES_KEY = "services"
+WORKERS_KEY = "workers"
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """The callback context, giving handlers typed access to the application's services."""
+
+    @property
+    def services(self) -> Services:
+        """Settings, database, queue, catalogs and the assessment engine."""
+        return self.application.bot_data[SERVICES_KEY]
+
+
+BotApplication = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+
+
+async def post_init(application: BotApplication) -> None:
+    """Start-up: command menus per language, then the worker pool."""
+    services: Services = application.bot_data[SERVICES_KEY]
+    from handlers.commands import publish_command_menus
+
+    await publish_command_menus(application.bot, services.catalogs)
+    if application.bot_data.get("start_workers", True):
+        pool = WorkerPool(services, application.bot)
+        application.bot_data[WORKERS_KEY] = pool
+        await pool.start()
+    logger.info("bot started as @%s", application.bot.username)
+
+
+async def post_shutdown(application: BotApplication) -> None:
+    """Shutdown: return unfinished jobs to the queue, free the model and the database."""
+    services: Services = application.bot_data[SERVICES_KEY]
+    pool: WorkerPool | None = application.bot_data.pop(WORKERS_KEY, None)
+    if pool is not None:
+        await pool.stop()
+    await services.assessment.backend.close()
+    services.engine.dispose()
+
+
+def build_application(settings: Settings, services: Services, *, start_workers: bool = True) -> BotApplication:
+    """The Application wired to the configured Bot API server, with every handler registered."""
+    from handlers import setup
+
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.bot_api_base_url)
+        .base_file_url(settings.bot_file_base_url)
+        .local_mode(settings.telegram_local_mode)
+        .context_types(ContextTypes(context=BotContext))
+        # Paces overall traffic and retries a 429 a few times; private-chat edits are throttled by us.
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(True)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    application: BotApplication = builder.build()  # type: ignore[assignment]
+    application.bot_data[SERVICES_KEY] = services
+    application.bot_data["start_workers"] = start_workers
+    setup(application)
+    return application
+
+
+async def start_application(application: BotApplication, *, poll_timeout: int = 10) -> None:
+    """What `run_polling` does before it idles: initialize, post_init, start, poll (no dropped updates)."""
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(
+        poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
+    )
+
+
+async def stop_application(application: BotApplication) -> None:
+    """What `run_polling` does on exit: stop polling, stop, post_shutdown, shutdown."""
+    assert application.updater is not None
+    if application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    if application.post_shutdown is not None:
+        await application.post_shutdown(application)
+    await application.shutdown()
+
+
+def run_bot(settings: Settings) -> None:
+    """`rehab-bot run`: migrate, then long polling with the workers in the same process."""
+    if not settings.telegram_bot_token.get_secret_value():
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    migrate(settings.database_url)
+    services = build_services(settings)
+    application = build_application(settings, services)
+    # Never drop pending updates: videos sent while the bot was down must still be served.
+    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)

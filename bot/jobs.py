@@ -1,0 +1,309 @@
+"""What a job does, stage by stage; each effect is recorded so a repeated run skips it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from telegram import Bot, Message, ReplyParameters
+from telegram.constants import ChatAction, ParseMode
+
+from bot.i18n import Translator
+from bot.progress import StatusEditor, chat_action
+from bot.replies import assessment_text, moment_past_end, rejection
+from bot.services import Services
+from bot.stages import stage_text
+from bot.video import VideoRejected
+from bot.vlm.prompts import ExerciseContext
+from bot.vlm.render import Markup, split_message
+from storage import crud
+from storage.models import Assessment, Prescription, TurnStatus, User, Video, VideoStatus
+from storage.queue import ClaimedJob, DeadJob, JobKind
+
+logger = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """Another worker owns this job now; stop without writing anything."""
+
+
+@dataclass
+class JobContext:
+    """One claimed job and what it needs."""
+
+    services: Services
+    bot: Bot
+    job: ClaimedJob
+    status: StatusEditor
+
+    async def stage(self, name: str) -> None:
+        """Record the job's stage; a lost lease stops the job."""
+        if not await asyncio.to_thread(self.services.queue.set_stage, self.job, name):
+            raise LeaseLost(name)
+
+    async def ensure_lease(self) -> None:
+        """Check the lease right before an effect that cannot be undone (a message to the patient)."""
+        if not await asyncio.to_thread(self.services.queue.heartbeat, self.job):
+            raise LeaseLost("before sending")
+
+
+def _reply_to(message_id: int) -> ReplyParameters:
+    """Reply parameters that still deliver if the patient deleted their message."""
+    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
+
+
+async def _send_chunks(
+    context: JobContext, *, chat_id: int, chunks: list[str], reply_to: int, parse_mode: str | None
+) -> list[Message]:
+    """Send message chunks in order, each replying to the patient's message."""
+    sent = []
+    for chunk in chunks:
+        await context.ensure_lease()
+        sent.append(
+            await context.bot.send_message(
+                chat_id=chat_id, text=chunk, parse_mode=parse_mode, reply_parameters=_reply_to(reply_to)
+            )
+        )
+    return sent
+
+
+async def _load_video(context: JobContext, video_id: int | None) -> tuple[Video | None, User | None, Translator]:
+    """The job's video, its owner and the owner's translator."""
+    services = context.services
+    video = await services.db(crud.get_video, video_id=video_id) if video_id is not None else None
+    user = await services.db(crud.get_user, user_id=context.job.user_id)
+    return video, user, services.translator(user)
+
+
+async def _download(context: JobContext, video: Video) -> Path:
+    """Fetch the file from Telegram once and keep it by content hash."""
+    services = context.services
+    if video.stored_path and services.store.path(video.stored_path).exists():
+        return services.store.path(video.stored_path)
+    telegram_file = await context.bot.get_file(video.file_id)
+    suffix = Path(telegram_file.file_path or video.file_name or "video.mp4").suffix or ".mp4"
+    partial = services.store.temp_path(suffix)
+    try:
+        await telegram_file.download_to_drive(partial)
+        stored = await asyncio.to_thread(services.store.store_file, partial, suffix=suffix, move=True)
+    finally:
+        partial.unlink(missing_ok=True)
+    await services.db(
+        crud.record_video_file, video_id=video.id, sha256=stored.sha256, stored_path=stored.rel, size_bytes=stored.size
+    )
+    video.sha256, video.stored_path = stored.sha256, stored.rel
+    return services.store.path(stored.rel)
+
+
+async def _status_message_id(context: JobContext, video: Video) -> int | None:
+    """The status message to edit; the handler may record it just after the job was claimed."""
+    if video.status_message_id is None:
+        fresh = await context.services.db(crud.get_video, video_id=video.id)
+        video.status_message_id = fresh.status_message_id if fresh else None
+    return video.status_message_id
+
+
+async def _show_stage(context: JobContext, video: Video, tr: Translator, stage: str) -> None:
+    """Record the stage and show it in the status message."""
+    await context.stage(stage)
+    if message_id := await _status_message_id(context, video):
+        await context.status.update(video.chat_id, message_id, stage_text(tr, stage))
+
+
+async def _assess(context: JobContext, video: Video, user: User | None, tr: Translator, path: Path) -> Assessment:
+    """Sample, call the model and store the rendered feedback (once per video)."""
+    services = context.services
+    await _show_stage(context, video, tr, "preparing")
+    pack_dir = services.store.frames_dir(video.sha256 or "unknown")
+    prepared = await asyncio.to_thread(services.assessment.prepare_video, path, pack_dir=pack_dir)
+    probe = prepared.probe
+    await services.db(
+        crud.record_video_probe,
+        video_id=video.id,
+        duration_s=probe.duration_s,
+        fps=probe.fps,
+        width=probe.width,
+        height=probe.height,
+        rotation=probe.rotation,
+        codec=probe.codec,
+    )
+    await services.db(crud.set_video_frames, video_id=video.id, frames_path=services.store.frames_rel(video.sha256))
+    await _show_stage(context, video, tr, "analysing")
+    locale = services.locale_of(user)
+    outcome = await services.assessment.assess(
+        prepared.model_input(),
+        locale=locale,
+        context=exercise_context(video, await active_prescription(services, video.user_id)),
+        cache_salt=f"user-{video.user_id}",
+    )
+    text = assessment_text(
+        services.catalogs.get(locale), result=outcome.result, fallback=outcome.fallback, markup=Markup.HTML
+    )
+    return await services.db(
+        crud.save_assessment,
+        video_id=video.id,
+        job_id=context.job.id,
+        model_id=outcome.model_id,
+        language=locale,
+        parsed=outcome.parsed,
+        result=outcome.result.model_dump(mode="json") if outcome.result else None,
+        text=text,
+        raw_output=outcome.raw_output,
+        exercise_hint=video.caption,
+    )
+
+
+def exercise_context(video: Video, prescription: Prescription | None) -> ExerciseContext:
+    """What the prompt knows about the exercise: the caption and the active prescription."""
+    if prescription is None:
+        return ExerciseContext(hint=video.caption)
+    return ExerciseContext(hint=video.caption, prescribed_exercise=prescription.exercise, focus=prescription.focus)
+
+
+async def active_prescription(services: Services, user_id: int) -> Prescription | None:
+    """The patient's active prescription, if their therapist set one."""
+    return await services.db(crud.active_prescription, patient_id=user_id)
+
+
+async def _deliver_assessment(context: JobContext, video: Video, assessment: Assessment) -> None:
+    """Send the feedback as new messages replying to the video, recording each one."""
+    services = context.services
+    await context.stage("delivering")
+    chunks = split_message(assessment.text, markup=Markup.HTML)
+    already = list(assessment.delivered_message_ids or [])
+    for chunk in chunks[len(already) :]:
+        sent = await _send_chunks(
+            context, chat_id=video.chat_id, chunks=[chunk], reply_to=video.message_id, parse_mode=ParseMode.HTML
+        )
+        already = await services.db(
+            crud.add_delivered_message, assessment_id=assessment.id, message_id=sent[0].message_id
+        )
+    await services.db(crud.mark_assessment_delivered, assessment_id=assessment.id, message_ids=already)
+    await services.db(crud.set_video_status, video_id=video.id, status=VideoStatus.ASSESSED)
+    await after_feedback(context, video, assessment)
+
+
+async def after_feedback(context: JobContext, video: Video, assessment: Assessment) -> None:
+    """Hook for what follows delivered feedback (the therapist side adds the pain keyboard)."""
+    if context.services.after_feedback is not None:
+        await context.services.after_feedback(context.bot, video, assessment)
+
+
+async def _reject(context: JobContext, video: Video, tr: Translator, rejected: VideoRejected) -> None:
+    """Tell the patient why the video cannot be used; the job is done (retrying cannot help)."""
+    services = context.services
+    await services.db(
+        crud.set_video_status, video_id=video.id, status=VideoStatus.REJECTED, reject_reason=rejected.reason
+    )
+    await context.ensure_lease()
+    await context.bot.send_message(
+        chat_id=video.chat_id,
+        text=rejection(tr, rejected.reason, rejected.limits),
+        reply_parameters=_reply_to(video.message_id),
+    )
+    if message_id := await _status_message_id(context, video):
+        await context.status.finish(video.chat_id, message_id, stage_text(tr, "rejected"))
+
+
+async def run_assess_job(context: JobContext) -> None:
+    """Download → prepare → analyse → deliver, skipping what an earlier attempt already did."""
+    video, user, tr = await _load_video(context, context.job.video_id)
+    if video is None or video.status in (VideoStatus.CANCELLED, VideoStatus.REJECTED):
+        return
+    if video.status == VideoStatus.ASSESSED:
+        return
+    await context.services.db(crud.set_video_status, video_id=video.id, status=VideoStatus.PROCESSING)
+    async with chat_action(context.bot, video.chat_id, ChatAction.TYPING):
+        assessment = await context.services.db(crud.get_assessment, video_id=video.id)
+        if assessment is None:
+            await _show_stage(context, video, tr, "downloading")
+            path = await _download(context, video)
+            try:
+                assessment = await _assess(context, video, user, tr, path)
+            except VideoRejected as rejected:
+                await _reject(context, video, tr, rejected)
+                return
+        if assessment.delivered_at is None:
+            await _deliver_assessment(context, video, assessment)
+    if message_id := await _status_message_id(context, video):
+        await context.status.finish(video.chat_id, message_id, stage_text(tr, "done"))
+
+
+async def run_answer_job(context: JobContext) -> None:
+    """Answer a follow-up question from the window around its moment (or the whole clip)."""
+    services = context.services
+    turn = await services.db(crud.get_turn, turn_id=context.job.turn_id)
+    if turn is None or turn.answer_message_id is not None:
+        return
+    video, user, tr = await _load_video(context, turn.video_id)
+    if video is None:
+        return
+    async with chat_action(context.bot, turn.chat_id, ChatAction.TYPING):
+        if turn.answer is None:
+            text, status = await _answer_text(context, video, turn, tr, services.locale_of(user))
+            await services.db(crud.save_turn_answer, turn_id=turn.id, answer=text, status=status)
+            turn.answer = text
+        chunks = split_message(turn.answer, markup=Markup.PLAIN)
+        sent = await _send_chunks(
+            context, chat_id=turn.chat_id, chunks=chunks, reply_to=turn.question_message_id, parse_mode=None
+        )
+        await services.db(crud.mark_turn_delivered, turn_id=turn.id, message_id=sent[0].message_id)
+
+
+async def _answer_text(context: JobContext, video: Video, turn: Any, tr: Translator, locale: str) -> tuple[str, str]:
+    """Plan the frames and ask the model; a moment past the end needs no model."""
+    services = context.services
+    await context.stage("analysing")
+    store = services.store
+    pack_dir = store.path(video.frames_path) if video.frames_path else None
+    video_path = store.path(video.stored_path) if video.stored_path else None
+    duration = video.duration_s or 0.0
+    plan = await asyncio.to_thread(
+        services.assessment.plan_question, turn.question, duration_s=duration, pack_dir=pack_dir, video_path=video_path
+    )
+    if not plan.needs_model:
+        return moment_past_end(tr, moment_s=plan.moment_s or 0.0, duration_s=duration), TurnStatus.ANSWERED
+    assessment = await services.db(crud.get_assessment, video_id=video.id)
+    earlier: dict[str, Any] | str | None = None
+    if assessment is not None:
+        earlier = assessment.result or assessment.text
+    previous = await services.db(crud.recent_turns, video_id=video.id, limit=5)
+    turns = [(t.question, t.answer) for t in previous if t.id != turn.id and t.answer][-4:]
+    outcome = await services.assessment.answer(
+        plan,
+        question=turn.question,
+        locale=locale,
+        earlier_assessment=earlier,
+        turns=turns,
+        cache_salt=f"user-{video.user_id}",
+    )
+    text = outcome.text or tr.gettext("I could not answer that from this video. Could you ask it another way?")
+    return text, TurnStatus.ANSWERED
+
+
+async def notify_dead_job(services: Services, bot: Bot, job: DeadJob) -> None:
+    """Tell the patient that a video or question could not be processed after several tries."""
+    user = await services.db(crud.get_user, user_id=job.user_id)
+    if user is None or user.blocked_at is not None:
+        return
+    tr = services.translator(user)
+    if job.kind == JobKind.ASSESS and job.video_id is not None:
+        video = await services.db(crud.get_video, video_id=job.video_id)
+        if video is None:
+            return
+        await services.db(crud.set_video_status, video_id=video.id, status=VideoStatus.FAILED)
+        text = tr.gettext(
+            "Sorry, I could not analyse this video after several tries. Please send it again a bit later; "
+            "if it keeps failing, try recording a shorter clip."
+        )
+        await bot.send_message(chat_id=video.chat_id, text=text, reply_parameters=_reply_to(video.message_id))
+        return
+    if job.turn_id is not None:
+        turn = await services.db(crud.get_turn, turn_id=job.turn_id)
+        if turn is None:
+            return
+        text = tr.gettext("Sorry, I could not answer this question after several tries. Please ask again later.")
+        await bot.send_message(chat_id=turn.chat_id, text=text, reply_parameters=_reply_to(turn.question_message_id))

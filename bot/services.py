@@ -1,0 +1,79 @@
+"""The application's collaborators, built once at start-up and passed to handlers and workers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.assess import AssessmentService
+from bot.config import Settings
+from bot.engine import build_assessment_service
+from bot.i18n import Catalogs, Translator, negotiate_locale
+from bot.vlm.backend import VisionLanguageBackend
+from storage.db import create_db_engine
+from storage.files import VideoStore
+from storage.models import User
+from storage.queue import JobQueue
+
+T = TypeVar("T")
+
+
+@dataclass
+class Services:
+    """Settings, database, queue, file store, catalogs and the assessment engine."""
+
+    settings: Settings
+    engine: Engine
+    queue: JobQueue
+    store: VideoStore
+    catalogs: Catalogs
+    assessment: AssessmentService
+    # Set when a handler enqueues work, so in-process workers start at once instead of polling.
+    work_available: asyncio.Event = field(default_factory=asyncio.Event)
+    # What follows delivered feedback (the therapist side adds the pain keyboard): (bot, video, assessment).
+    after_feedback: Callable[[Any, Any, Any], Awaitable[None]] | None = None
+    # Delivers a freshly recorded alert to the therapist: (bot, alert).
+    alert_notifier: Callable[[Any, Any], Awaitable[None]] | None = None
+
+    async def db(self, function: Callable[..., T], /, **kwargs: Any) -> T:
+        """Run one short database unit of work on a thread (never holding a transaction across an await)."""
+
+        def call() -> T:
+            """Open a session, run the function, close."""
+            with Session(self.engine, expire_on_commit=False) as session:
+                return function(session, **kwargs)
+
+        return await asyncio.to_thread(call)
+
+    def locale_of(self, user: User | None, language_code: str | None = None) -> str:
+        """The user's chosen locale, else their Telegram language, else the default."""
+        if user is not None and user.locale:
+            return user.locale
+        code = language_code or (user.telegram_language if user is not None else None)
+        return negotiate_locale(code, default=self.settings.default_locale)
+
+    def translator(self, user: User | None, language_code: str | None = None) -> Translator:
+        """The translator for a user."""
+        return self.catalogs.get(self.locale_of(user, language_code))
+
+    def notify_work(self) -> None:
+        """Wake in-process workers: a job was enqueued."""
+        self.work_available.set()
+
+
+def build_services(settings: Settings, *, backend: VisionLanguageBackend | None = None) -> Services:
+    """Create every collaborator from settings (nothing is started or loaded yet)."""
+    engine = create_db_engine(settings.database_url)
+    return Services(
+        settings=settings,
+        engine=engine,
+        queue=JobQueue(engine, lease_s=settings.job_lease_s, max_attempts=settings.max_attempts),
+        store=VideoStore(settings.data_dir),
+        catalogs=Catalogs.load(default_locale=settings.default_locale),
+        assessment=build_assessment_service(settings, backend),
+    )

@@ -1,0 +1,77 @@
+"""Follow-up questions: text after a video is a question about it (or about the video the text replies to)."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+from telegram.constants import ChatAction
+from telegram.ext import Application, MessageHandler, filters
+
+from bot.app import BotContext
+from bot.assess import locate_moment
+from bot.replies import moment_past_end
+from bot.safety_flow import handle_safety
+from handlers.common import ensure_user, reply, send_greeting, translator_for
+from storage import crud
+from storage.models import Video, VideoStatus
+
+
+async def _target_video(context: BotContext, message: Message, user_id: int) -> Video | None:
+    """The video the question is about: the one replied to, else the newest one."""
+    services = context.services
+    if message.reply_to_message is not None:
+        replied = await services.db(
+            crud.video_by_message, chat_id=message.chat.id, message_id=message.reply_to_message.message_id
+        )
+        if replied is not None:
+            return replied
+    return await services.db(crud.latest_video, user_id=user_id)
+
+
+async def on_text(update: Update, context: BotContext) -> None:
+    """Safety check first; then queue the question about its video (or explain what is missing)."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    services = context.services
+    user = await ensure_user(update, context)
+    tr = translator_for(update, context, user)
+    if user.consented_at is None:
+        await send_greeting(message, tr, consented=False)
+        return
+    if await handle_safety(update, context, user, message.text):
+        return
+    video = await _target_video(context, message, user.id)
+    if video is None:
+        await reply(
+            message,
+            tr.gettext(
+                "Send me a video of your exercise first; then I can answer questions about it, "
+                "for example “what about 0:12?”."
+            ),
+        )
+        return
+    if video.status != VideoStatus.ASSESSED:
+        await reply(message, tr.gettext("I am still looking at your video. Ask me again once my feedback arrives."))
+        return
+    duration = video.duration_s or 0.0
+    location = locate_moment(message.text, duration)
+    if location.past_end:
+        await reply(message, moment_past_end(tr, moment_s=location.seconds or 0.0, duration_s=duration))
+        return
+    _turn, job_id, created = await services.db(
+        crud.record_turn_with_job,
+        video_id=video.id,
+        user_id=user.id,
+        chat_id=message.chat.id,
+        question_message_id=message.message_id,
+        question=message.text,
+        moment_s=location.seconds,
+        queue=services.queue,
+    )
+    if created and job_id is not None:
+        services.notify_work()
+        await context.bot.send_chat_action(chat_id=message.chat.id, action=ChatAction.TYPING)
+
+
+def setup(application: Application) -> None:
+    """Register the question handler (plain text in private chats)."""
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, on_text))

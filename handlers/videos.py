@@ -1,0 +1,151 @@
+"""Incoming videos: check what Telegram declares, record the video and its job together, reply with the queue place."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from datetime import timedelta
+from typing import Any
+
+from telegram import Message, Update
+from telegram.ext import Application, MessageHandler, filters
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.app import BotContext
+from bot.i18n import Translator
+from bot.safety_flow import handle_safety
+from bot.stages import stage_text
+from bot.vlm.render import format_timecode
+from handlers.common import ensure_user, reply, send_greeting, translator_for
+from storage import crud
+
+logger = logging.getLogger(__name__)
+
+VIDEO_EXTENSIONS = ("mp4", "mov", "m4v", "webm", "mkv", "avi", "3gp")
+_MEGABYTE = 1024 * 1024
+
+
+def incoming_media(message: Message) -> tuple[str, Any] | None:
+    """The video in a message and how it came: video, round video note, animation or video file."""
+    if message.video:
+        return "video", message.video
+    if message.video_note:
+        return "video_note", message.video_note
+    if message.animation:
+        return "animation", message.animation
+    document = message.document
+    if document is not None:
+        name = (document.file_name or "").lower()
+        if (document.mime_type or "").startswith("video/") or name.endswith(VIDEO_EXTENSIONS):
+            return "document", document
+    return None
+
+
+def declared_duration(media: Any) -> float | None:
+    """Telegram's declared duration in seconds (python-telegram-bot is moving from int to timedelta)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = getattr(media, "duration", None)
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return None if value is None else float(value)
+
+
+def declared_problem(media: Any, *, download_limit: int | None, max_duration_s: float, tr: Translator) -> str | None:
+    """Why Telegram's declared size or duration already rules the video out, with what to do."""
+    size = getattr(media, "file_size", None)
+    if download_limit is not None and size and size > download_limit:
+        return tr.gettext(
+            "This file is %(size)s MB, and I can only download files up to %(limit)s MB. Please send it as a "
+            "video (not as a file) so Telegram compresses it, or trim it to the exercise itself.",
+            size=round(size / _MEGABYTE, 1),
+            limit=download_limit // _MEGABYTE,
+        )
+    duration = declared_duration(media)
+    if duration and duration > max_duration_s:
+        return tr.gettext(
+            "This video is %(duration)s long; I can look at up to %(limit)s. "
+            "Please trim it or record one set of the exercise.",
+            duration=format_timecode(duration),
+            limit=format_timecode(max_duration_s),
+        )
+    return None
+
+
+async def on_video(update: Update, context: BotContext) -> None:
+    """Validate what Telegram declares, record video and job in one transaction, reply with the queue place."""
+    message = update.effective_message
+    assert message is not None
+    found = incoming_media(message)
+    if found is None:
+        return
+    source, media = found
+    services = context.services
+    user = await ensure_user(update, context)
+    tr = translator_for(update, context, user)
+    problem = declared_problem(
+        media,
+        download_limit=services.settings.download_limit_bytes,
+        max_duration_s=services.settings.max_video_s,
+        tr=tr,
+    )
+    if problem is not None:
+        await reply(message, problem)
+        return
+    if message.caption and await handle_safety(update, context, user, message.caption):
+        return
+    video, job_id, created = await services.db(
+        crud.record_video_with_job,
+        user=user,
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        source=source,
+        file_id=media.file_id,
+        file_unique_id=media.file_unique_id,
+        mime_type=getattr(media, "mime_type", None),
+        file_name=getattr(media, "file_name", None),
+        declared_size=getattr(media, "file_size", None),
+        declared_duration=declared_duration(media),
+        caption=message.caption,
+        queue=services.queue,
+        awaiting_consent=user.consented_at is None,
+    )
+    if not created:
+        logger.info("video message %s in chat %s already recorded", message.message_id, message.chat.id)
+        return
+    if job_id is None:
+        await reply(message, tr.gettext("I will look at this video as soon as you agree to the terms below."))
+        await send_greeting(message, tr, consented=False)
+        return
+    position = await asyncio.to_thread(services.queue.position, job_id)
+    status = await reply(message, stage_text(tr, "queued", position=position))
+    await services.db(crud.set_status_message, video_id=video.id, message_id=status.message_id)
+    services.notify_work()
+
+
+async def on_other_file(update: Update, context: BotContext) -> None:
+    """Documents that are not videos, audio and photos: say what is needed instead."""
+    message = update.effective_message
+    assert message is not None
+    user = await ensure_user(update, context)
+    tr = translator_for(update, context, user)
+    if message.audio or message.voice:
+        text = tr.gettext("This file has sound but no picture. Please send a video of the exercise.")
+    elif message.photo:
+        text = tr.gettext("I need a video to see the movement, not a photo. Please record the exercise.")
+    else:
+        text = tr.gettext("This file is not a video I can open. Please send the exercise as a video.")
+    await reply(message, text)
+
+
+def setup(application: Application) -> None:
+    """Register the video and wrong-file handlers (private chats only)."""
+    private = filters.ChatType.PRIVATE
+    video_document = filters.Document.VIDEO | filters.Document.FileExtension(VIDEO_EXTENSIONS[0])
+    for extension in VIDEO_EXTENSIONS[1:]:
+        video_document = video_document | filters.Document.FileExtension(extension)
+    videos = filters.VIDEO | filters.VIDEO_NOTE | filters.ANIMATION | video_document
+    application.add_handler(MessageHandler(private & videos, on_video))
+    others = filters.Document.ALL | filters.AUDIO | filters.VOICE | filters.PHOTO
+    application.add_handler(MessageHandler(private & others & ~videos, on_other_file))

@@ -127,6 +127,7 @@ class User(SQLModel, table=True):
     timezone: str | None = Field(default=None, sa_type=String(64))
     consented_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     therapist_id: int | None = Field(default=None, sa_type=BigInteger, foreign_key="users.id", index=True)
+    linked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     plan_paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     plan_paused_reason: str | None = Field(default=None, sa_type=String(64))
     blocked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -268,7 +269,8 @@ class PainReport(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(sa_type=BigInteger, index=True)
-    assessment_id: int | None = Field(default=None, foreign_key="assessments.id")
+    # One pain report per feedback (a second tap corrects the first); free-standing reports have none.
+    assessment_id: int | None = Field(default=None, foreign_key="assessments.id", unique=True)
     score: int
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -332,6 +334,7 @@ class WeeklySummary(SQLModel, table=True):
     week_start: date
     status: str = Field(default="pending", sa_type=String(16))
     text: str | None = Field(default=None, sa_type=Text)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackContext, ContextTypes, ExtBot
 
 from bot.config import Settings
+from bot.scheduler import Scheduler
 from bot.services import Services, build_services
 from bot.worker import WorkerPool
 from storage.db import migrate
@@ -17,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 SERVICES_KEY = "services"
 WORKERS_KEY = "workers"
+SCHEDULER_KEY = "scheduler"
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -41,17 +43,51 @@ async def post_init(application: BotApplication) -> None:
         pool = WorkerPool(services, application.bot)
         application.bot_data[WORKERS_KEY] = pool
         await pool.start()
+        scheduler = Scheduler(services, application.bot)
+        application.bot_data[SCHEDULER_KEY] = scheduler
+        scheduler.start()
     logger.info("bot started as @%s", application.bot.username)
 
 
 async def post_shutdown(application: BotApplication) -> None:
     """Shutdown: return unfinished jobs to the queue, free the model and the database."""
     services: Services = application.bot_data[SERVICES_KEY]
+    scheduler: Scheduler | None = application.bot_data.pop(SCHEDULER_KEY, None)
+    if scheduler is not None:
+        await scheduler.stop()
     pool: WorkerPool | None = application.bot_data.pop(WORKERS_KEY, None)
     if pool is not None:
         await pool.stop()
     await services.assessment.backend.close()
     services.engine.dispose()
+
+
+def wire_therapist_side(services: Services) -> None:
+    """Connect the hooks the patient side calls: the pain keyboard after feedback, alert delivery."""
+    from bot.alerts import raise_alert
+    from bot.pain import send_pain_keyboard
+
+    async def after_feedback(bot: Any, video: Any, assessment: Any) -> None:
+        """Ask for the pain level once the feedback is delivered."""
+        await send_pain_keyboard(services, bot, video, assessment)
+
+    async def alert_notifier(bot: Any, alert: Any) -> None:
+        """Act on a new alert and tell the therapist."""
+        await raise_alert(services, bot, alert)
+
+    services.after_feedback = after_feedback
+    services.alert_notifier = alert_notifier
+
+
+def sending_bot(settings: Settings) -> ExtBot[None]:
+    """A bot for sending only (workers, summaries), pointed at the configured Bot API server."""
+    return ExtBot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.bot_api_base_url,
+        base_file_url=settings.bot_file_base_url,
+        local_mode=settings.telegram_local_mode,
+        rate_limiter=AIORateLimiter(max_retries=3),
+    )
 
 
 def build_application(settings: Settings, services: Services, *, start_workers: bool = True) -> BotApplication:
@@ -74,6 +110,7 @@ def build_application(settings: Settings, services: Services, *, start_workers: 
     application: BotApplication = builder.build()  # type: ignore[assignment]
     application.bot_data[SERVICES_KEY] = services
     application.bot_data["start_workers"] = start_workers
+    wire_therapist_side(services)
     setup(application)
     return application
 

@@ -39,31 +39,28 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run_workers(settings: Settings) -> None:
     """Workers alone against the shared database, until SIGINT/SIGTERM."""
-    from telegram.ext import AIORateLimiter, ExtBot
-
+    from bot.app import sending_bot, wire_therapist_side
+    from bot.scheduler import Scheduler
     from bot.services import build_services
     from bot.worker import WorkerPool
     from storage.db import migrate
 
     await asyncio.to_thread(migrate, settings.database_url)
     services = build_services(settings)
-    bot = ExtBot(
-        settings.telegram_bot_token.get_secret_value(),
-        base_url=settings.bot_api_base_url,
-        base_file_url=settings.bot_file_base_url,
-        local_mode=settings.telegram_local_mode,
-        rate_limiter=AIORateLimiter(max_retries=3),
-    )
+    wire_therapist_side(services)
+    bot = sending_bot(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
     async with bot:
-        await services.assessment.backend.start()
         pool = WorkerPool(services, bot)
         await pool.start()
+        scheduler = Scheduler(services, bot)
+        scheduler.start()
         await stop.wait()
+        await scheduler.stop()
         await pool.stop()
     await services.assessment.backend.close()
     services.engine.dispose()

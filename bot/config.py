@@ -52,12 +52,16 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     summary_weekday: int = Field(default=0, ge=0, le=6)
     summary_hour: int = Field(default=9, ge=0, le=23)
+    summary_draft: bool = False
     consent_wait_h: float = Field(default=24.0, gt=0)
 
     # Workers and queue
     workers: int = Field(default=2, ge=1)
     job_lease_s: float = Field(default=45.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
+    # Base of the capped exponential backoff between attempts of a failed job (doubles each attempt).
+    retry_backoff_s: float = Field(default=5.0, gt=0)
+    retry_backoff_cap_s: float = Field(default=300.0, gt=0)
 
     log_level: str = "INFO"
 

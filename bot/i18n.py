@@ -11,13 +11,18 @@ from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-SUPPORTED_LOCALES: tuple[str, ...] = ("en", "ru", "zh_Hans", "es", "de")
+SUPPORTED_LOCALES: tuple[str, ...] = ("en", "ru", "zh_Hans", "es", "de", "fr", "pt_BR", "uk", "ar", "hi")
 LANGUAGE_NAMES: dict[str, str] = {
     "en": "English",
     "ru": "Русский",
     "zh_Hans": "简体中文",
     "es": "Español",
     "de": "Deutsch",
+    "fr": "Français",
+    "pt_BR": "Português (Brasil)",
+    "uk": "Українська",
+    "ar": "العربية",
+    "hi": "हिन्दी",
 }
 DOMAIN = "messages"
 

@@ -72,7 +72,13 @@ def build_services(settings: Settings, *, backend: VisionLanguageBackend | None 
     return Services(
         settings=settings,
         engine=engine,
-        queue=JobQueue(engine, lease_s=settings.job_lease_s, max_attempts=settings.max_attempts),
+        queue=JobQueue(
+            engine,
+            lease_s=settings.job_lease_s,
+            max_attempts=settings.max_attempts,
+            backoff_base_s=settings.retry_backoff_s,
+            backoff_cap_s=settings.retry_backoff_cap_s,
+        ),
         store=VideoStore(settings.data_dir),
         catalogs=Catalogs.load(default_locale=settings.default_locale),
         assessment=build_assessment_service(settings, backend),

@@ -4,15 +4,34 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import errors, groups, language, privacy, questions, start, videos
+from handlers import (
+    admin,
+    errors,
+    groups,
+    language,
+    pain,
+    plan,
+    prescribe,
+    privacy,
+    questions,
+    start,
+    therapist,
+    videos,
+)
 
 
 def setup(application: Application) -> None:
-    """Register every handler, in one place and in order."""
+    """Register every handler, in one place and in order (the first match wins)."""
     groups.setup(application)
     start.setup(application)
     language.setup(application)
     privacy.setup(application)
+    admin.setup(application)
+    therapist.setup(application)
+    # Before questions: while a therapist is prescribing, their text answers belong to that conversation.
+    prescribe.setup(application)
+    plan.setup(application)
+    pain.setup(application)
     videos.setup(application)
     questions.setup(application)
     errors.setup(application)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot, BotCommand
+from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from bot.i18n import Catalogs, Translator
+from bot.i18n import Catalogs, Translator, negotiate_locale
+from storage.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ def patient_commands(tr: Translator) -> list[BotCommand]:
         BotCommand("start", tr.gettext("Start and see the recording tips")),
         BotCommand("help", tr.gettext("How to use the bot")),
         BotCommand("language", tr.gettext("Change the language")),
+        BotCommand("plan", tr.gettext("Your exercise plan")),
         BotCommand("mydata", tr.gettext("Download your data")),
         BotCommand("delete", tr.gettext("Erase your data")),
     ]
@@ -38,3 +40,27 @@ async def publish_command_menus(bot: Bot, catalogs: Catalogs) -> None:
             )
     except TelegramError as error:
         logger.warning("could not publish command menus: %s", type(error).__name__)
+
+
+def therapist_commands(tr: Translator) -> list[BotCommand]:
+    """Extra commands a therapist sees."""
+    return [
+        BotCommand("patients", tr.gettext("Your patients, their activity and flags")),
+        BotCommand("invite", tr.gettext("Create an invite link for a patient")),
+        BotCommand("prescribe", tr.gettext("Set a patient's exercises")),
+        BotCommand("report", tr.gettext("A patient's summary now")),
+        BotCommand("resume", tr.gettext("Resume a paused plan")),
+        BotCommand("timezone", tr.gettext("Set your time zone for summaries")),
+    ]
+
+
+async def publish_therapist_menu(bot: Bot, catalogs: Catalogs, therapist: User) -> None:
+    """Show the therapist commands in this therapist's chat, in their language."""
+    locale = therapist.locale or negotiate_locale(therapist.telegram_language, default=catalogs.default_locale)
+    tr = catalogs.get(locale)
+    try:
+        await bot.set_my_commands(
+            patient_commands(tr) + therapist_commands(tr), scope=BotCommandScopeChat(chat_id=therapist.id)
+        )
+    except TelegramError as error:
+        logger.info("could not set the therapist menu for %s: %s", therapist.id, type(error).__name__)

@@ -28,16 +28,17 @@ async def _target_video(context: BotContext, message: Message, user_id: int) -> 
 
 
 async def on_text(update: Update, context: BotContext) -> None:
-    """Safety check first; then queue the question about its video (or explain what is missing)."""
+    """Safety check first (even before consent); then queue the question about its video (or say what is missing)."""
     message = update.effective_message
     assert message is not None and message.text is not None
     services = context.services
     user = await ensure_user(update, context)
     tr = translator_for(update, context, user)
+    # Red flags come first, also before consent: someone who fell is told to get help, not shown the terms.
+    if await handle_safety(update, context, user, message.text):
+        return
     if user.consented_at is None:
         await send_greeting(message, tr, consented=False)
-        return
-    if await handle_safety(update, context, user, message.text):
         return
     video = await _target_video(context, message, user.id)
     if video is None:

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import logging
 
-from telegram import ReplyParameters, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from bot.access import is_therapist
+from bot.alerts import patient_label
 from bot.app import BotContext
+from bot.i18n import Translator
+from bot.invites import InviteProblem, invite_problem, looks_like_token, token_hash
 from bot.stages import stage_text
-from handlers.common import CONSENT_CALLBACK, ensure_user, send_greeting, translator_for
-from storage import crud
+from handlers.commands import publish_therapist_menu
+from handlers.common import CONSENT_CALLBACK, ensure_user, greeting_text, send_greeting, translator_for
+from storage import crud, crud_therapist
+from storage.models import User
+from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
+
+INVITE_CONSENT_PREFIX = "consent:invite:"
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -21,7 +30,48 @@ async def start(update: Update, context: BotContext) -> None:
     assert message is not None
     user = await ensure_user(update, context)
     tr = translator_for(update, context, user)
+    if context.args:
+        await offer_invite(update, context, user, context.args[0])
+        return
     await send_greeting(message, tr, consented=user.consented_at is not None)
+    if is_therapist(context.services.settings, user):
+        await publish_therapist_menu(context.bot, context.services.catalogs, user)
+
+
+def invite_problem_text(tr: Translator, problem: InviteProblem) -> str:
+    """Why an invite link cannot be used, in words."""
+    if problem is InviteProblem.USED:
+        return tr.gettext("This invite link was already used. Please ask your therapist for a new one.")
+    if problem is InviteProblem.EXPIRED:
+        return tr.gettext("This invite link has expired. Please ask your therapist for a new one.")
+    if problem is InviteProblem.OWN:
+        return tr.gettext("This is your own invite link; send it to a patient.")
+    return tr.gettext("This invite link is not valid. Please check it or ask your therapist for a new one.")
+
+
+async def offer_invite(update: Update, context: BotContext, user: User, payload: str) -> None:
+    """`/start <token>`: check the invite, then offer consent and linking with one button."""
+    message = update.effective_message
+    assert message is not None
+    services = context.services
+    tr = translator_for(update, context, user)
+    invite = None
+    if looks_like_token(payload):
+        invite = await services.db(crud_therapist.find_invite, token_hash=token_hash(payload))
+    problem = invite_problem(invite, patient_id=user.id, now=utcnow())
+    if problem is not None or invite is None:
+        await message.reply_text(invite_problem_text(tr, problem or InviteProblem.UNKNOWN))
+        return
+    therapist = await services.db(crud.get_user, user_id=invite.therapist_id)
+    name = (therapist.first_name if therapist else None) or tr.gettext("your therapist")
+    offer = tr.gettext(
+        "%(therapist)s invites you to share your exercise videos and feedback with them. They will see your "
+        "feedback, pain reports and questions, and get your weekly summary.",
+        therapist=name,
+    )
+    text = offer if user.consented_at is not None else f"{greeting_text(tr)}\n\n{offer}"
+    button = InlineKeyboardButton(tr.gettext("I agree"), callback_data=f"{INVITE_CONSENT_PREFIX}{invite.id}")
+    await message.reply_text(text, reply_markup=InlineKeyboardMarkup([[button]]))
 
 
 async def help_command(update: Update, context: BotContext) -> None:
@@ -52,10 +102,31 @@ async def help_command(update: Update, context: BotContext) -> None:
     )
 
 
+async def _link(context: BotContext, user: User, invite_id: int, tr: Translator) -> None:
+    """Use the invite (once, atomically) and tell both sides."""
+    services = context.services
+    invite = await services.db(crud_therapist.redeem_invite, invite_id=invite_id, patient_id=user.id)
+    if invite is None:
+        await context.bot.send_message(chat_id=user.id, text=invite_problem_text(tr, InviteProblem.USED))
+        return
+    logger.info("user %s linked to therapist %s", user.id, invite.therapist_id)
+    therapist = await services.db(crud.get_user, user_id=invite.therapist_id)
+    await context.bot.send_message(chat_id=user.id, text=tr.gettext("You are now linked to your therapist."))
+    if therapist is not None:
+        therapist_tr = services.translator(therapist)
+        await context.bot.send_message(
+            chat_id=therapist.id,
+            text=therapist_tr.gettext(
+                "%(patient)s accepted your invite and is now linked to you. See /patients.",
+                patient=patient_label(user),
+            ),
+        )
+
+
 async def consent(update: Update, context: BotContext) -> None:
-    """The consent button: record consent, then queue any video sent before it."""
+    """The consent button: record consent (and use an invite), then queue any video sent before it."""
     query = update.callback_query
-    assert query is not None and query.message is not None
+    assert query is not None and query.message is not None and query.data is not None
     services = context.services
     user = await ensure_user(update, context)
     tr = translator_for(update, context, user)
@@ -64,6 +135,8 @@ async def consent(update: Update, context: BotContext) -> None:
         await services.db(crud.record_consent, user_id=user.id)
         logger.info("user %s consented", user.id)
     await query.edit_message_reply_markup(reply_markup=None)
+    if query.data.startswith(INVITE_CONSENT_PREFIX):
+        await _link(context, user, int(query.data.removeprefix(INVITE_CONSENT_PREFIX)), tr)
     chat_id = query.message.chat.id
     waiting = await services.db(crud.enqueue_awaiting_videos, user_id=user.id, queue=services.queue)
     await context.bot.send_message(
@@ -85,4 +158,6 @@ def setup(application: Application) -> None:
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("start", start, filters=private))
     application.add_handler(CommandHandler("help", help_command, filters=private))
-    application.add_handler(CallbackQueryHandler(consent, pattern=f"^{CONSENT_CALLBACK}$"))
+    application.add_handler(
+        CallbackQueryHandler(consent, pattern=rf"^({CONSENT_CALLBACK}|{INVITE_CONSENT_PREFIX}\d+)$")
+    )

@@ -407,6 +407,12 @@ def active_prescription(session: Session, *, patient_id: int) -> Prescription | 
     return session.exec(statement).first()
 
 
+def video_of_assessment(session: Session, *, assessment_id: int) -> Video | None:
+    """The video an assessment belongs to."""
+    assessment = session.get(Assessment, assessment_id)
+    return None if assessment is None else session.get(Video, assessment.video_id)
+
+
 def get_assessment(session: Session, *, video_id: int) -> Assessment | None:
     """Return a video's stored assessment (a retried job reuses it instead of calling the model)."""
     return session.exec(select(Assessment).where(Assessment.video_id == video_id)).first()

@@ -139,3 +139,15 @@ def question_messages(
         }
     )
     return messages
+
+
+def summary_draft_messages(*, locale: str, facts: str) -> list[dict[str, Any]]:
+    """Ask for a short draft paragraph for the therapist's weekly summary (text only, no video)."""
+    language = language_name(locale)
+    request = (
+        "You help a physiotherapist review a patient's week of home exercise. From the facts below, write "
+        f"two or three sentences in {language} for the therapist: what stands out and what they might check. "
+        "Suggestions only, never orders or diagnoses; do not invent anything that is not in the facts.\n\n"
+        f"{facts}"
+    )
+    return [{"role": "user", "content": [_text(request)]}]

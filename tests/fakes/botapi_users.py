@@ -364,8 +364,13 @@ class UserActions:
         photo = [{**base, "width": width, "height": height}]
         return self._post(user, {"photo": photo, **self._caption(caption, None)}, chat=chat)
 
-    def user_presses_button(self, user: dict[str, Any], message: MessageRef, callback_data: str) -> dict[str, Any]:
-        """Press an inline button the bot's message currently shows; returns the CallbackQuery."""
+    def user_presses_button(
+        self, user: dict[str, Any], message: MessageRef, callback_data: str, *, forged: bool = False
+    ) -> dict[str, Any]:
+        """Press an inline button the bot's message currently shows; returns the CallbackQuery.
+
+        `forged=True` sends callback data the message does not offer, as a malicious client could.
+        """
         message_id = self._message_id(message)
         chat_id = message.chat_id if isinstance(message, SentMessage) else None
         if isinstance(message, dict):
@@ -376,7 +381,7 @@ class UserActions:
                 raise AssertionError(f"message {message_id} does not exist (deleted?)")
             markup = current.get("reply_markup") or {}
             offered = [b.get("callback_data") for row in markup.get("inline_keyboard", []) for b in row]
-            if callback_data not in offered:
+            if callback_data not in offered and not forged:
                 raise AssertionError(f"no button with callback_data {callback_data!r}; the message offers {offered}")
             digest = hashlib.sha256(f"{current['chat']['id']}".encode()).hexdigest()
             query = {

@@ -109,7 +109,9 @@ def run_assess(args: argparse.Namespace) -> int:
         if answer is None:
             envelope["text"] = moment_past_end(tr, moment_s=plan.moment_s or 0.0, duration_s=plan.duration_s)
         else:
-            envelope["text"] = answer.text or tr.gettext("I could not answer that from this video.")
+            envelope["text"] = answer.text or tr.gettext(
+                "I could not answer that from this video. Could you ask it another way?"
+            )
     if args.json:
         sys.stdout.write(json.dumps(envelope, ensure_ascii=False) + "\n")
     else:

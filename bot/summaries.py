@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_skeleton
 from babel.numbers import format_decimal, format_percent
 
 from bot.alerts import patient_label, reason_text
@@ -153,14 +153,14 @@ def _flag_lines(data: SummaryData, tr: Translator, alerts_text: list[str]) -> li
     lines = [_heading(tr.gettext("Flags"))]
     locale = tr.babel_locale
     for (day, _), text in zip(data.flags, alerts_text, strict=True):
-        lines.append(f"• {format_date(day, 'd MMM', locale=locale)}: {html.escape(text)}")
+        lines.append(f"• {format_skeleton('MMMd', day, locale=locale)}: {html.escape(text)}")
     if data.paused_since:
         lines.append(
             "• "
             + html.escape(
                 tr.gettext(
                     "Plan paused since %(date)s; /resume %(patient)s when reviewed.",
-                    date=format_date(data.paused_since, "d MMM", locale=locale),
+                    date=format_skeleton("MMMd", data.paused_since, locale=locale),
                     patient=data.patient.id,
                 )
             )
@@ -238,7 +238,7 @@ def _movement_lines(data: SummaryData, tr: Translator) -> list[str]:
         lines.append(f"{html.escape(quality.exercise)} — {html.escape(videos)}")
         for problem in quality.problems[:_MAX_PROBLEMS_PER_EXERCISE]:
             examples = "; ".join(
-                f"{format_date(example.day, 'd MMM', locale=locale)} {format_span(example.start_s, example.end_s)}"
+                f"{format_skeleton('MMMd', example.day, locale=locale)} {format_span(example.start_s, example.end_s)}"
                 for example in problem.examples[:_MAX_EXAMPLES]
             )
             times = tr.ngettext("seen once", "seen %(count)s times", len(problem.examples))
@@ -251,8 +251,8 @@ def render_summary(data: SummaryData, tr: Translator, *, draft: str | None = Non
     locale = tr.babel_locale
     period = tr.gettext(
         "%(start)s – %(end)s",
-        start=format_date(data.start, "d MMM", locale=locale),
-        end=format_date(data.end, "d MMM yyyy", locale=locale),
+        start=format_skeleton("MMMd", data.start, locale=locale),
+        end=format_skeleton("yMMMd", data.end, locale=locale),
     )
     title = tr.gettext("Weekly summary: %(patient)s", patient=patient_label(data.patient))
     alert_texts = [_flag_reason(tr, flag) for _, flag in data.flags]
@@ -266,7 +266,8 @@ def render_summary(data: SummaryData, tr: Translator, *, draft: str | None = Non
     if data.questions:
         questions = [_heading(tr.gettext("Questions for you"))]
         questions += [
-            f"• {format_date(day, 'd MMM', locale=locale)}: {html.escape(text[:300])}" for day, text in data.questions
+            f"• {format_skeleton('MMMd', day, locale=locale)}: {html.escape(text[:300])}"
+            for day, text in data.questions
         ]
         sections.append(questions)
     if data.rejected:

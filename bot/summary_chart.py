@@ -6,7 +6,7 @@ import io
 from functools import cache
 
 import matplotlib
-from babel.dates import format_date
+from babel.dates import format_skeleton
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
@@ -32,7 +32,8 @@ def render_chart(data: SummaryData, tr: Translator) -> bytes:
     """Two panels: bars of sessions per day with the daily target, and the pain scores (0–10)."""
     days = data.days
     labels = [
-        _label(format_date(day, "E d", locale=tr.babel_locale), format_date(day, "E d", locale="en")) for day in days
+        _label(format_skeleton("MEd", day, locale=tr.babel_locale), format_skeleton("MEd", day, locale="en"))
+        for day in days
     ]
     sessions = [data.sessions_per_day.get(day, 0) for day in days]
     # A Figure without pyplot keeps no global state, so charts can be drawn on worker threads.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_date
+from babel.dates import format_skeleton
 from telegram import Bot, InputFile
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -125,8 +125,8 @@ async def send_patient_summary(
     png = await asyncio.to_thread(render_chart, data, tr)
     caption = tr.gettext(
         "Sessions per day and pain, %(start)s – %(end)s",
-        start=format_date(data.start, "d MMM", locale=tr.babel_locale),
-        end=format_date(data.end, "d MMM", locale=tr.babel_locale),
+        start=format_skeleton("MMMd", data.start, locale=tr.babel_locale),
+        end=format_skeleton("MMMd", data.end, locale=tr.babel_locale),
     )
     await bot.send_photo(chat_id=therapist.id, photo=InputFile(png, filename="summary.png"), caption=caption)
     await services.db(crud_therapist.record_audit, actor_id=therapist.id, patient_id=patient.id, action=action)

@@ -39,9 +39,8 @@ async def set_language(update: Update, context: BotContext) -> None:
     await services.db(crud.set_locale, user_id=user.id, locale=locale)
     tr = services.catalogs.get(locale)
     await query.answer()
-    await query.edit_message_text(
-        tr.gettext("Done! From now on I will reply in %(language)s.", language=LANGUAGE_NAMES.get(locale, locale))
-    )
+    # Shown in the newly chosen language, so the sentence itself says which one it is.
+    await query.edit_message_text(tr.gettext("Done! From now on I will reply in this language."))
 
 
 def setup(application: Application) -> None:

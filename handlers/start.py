@@ -13,6 +13,7 @@ from bot.app import BotContext
 from bot.i18n import Translator
 from bot.invites import InviteProblem, invite_problem, looks_like_token, token_hash
 from bot.stages import stage_text
+from bot.vlm.render import format_timecode
 from handlers.commands import publish_therapist_menu
 from handlers.common import CONSENT_CALLBACK, ensure_user, greeting_text, send_greeting, translator_for
 from storage import crud, crud_therapist
@@ -84,10 +85,10 @@ async def help_command(update: Update, context: BotContext) -> None:
         "\n\n".join(
             (
                 tr.gettext(
-                    "Send me a video of one exercise (up to %(minutes)s minutes). I reply to it with what I "
+                    "Send me a video of one exercise (up to %(limit)s long). I reply to it with what I "
                     "saw: the exercise, the repetitions, what looked good and what to work on, each with its "
                     "moment in the clip.",
-                    minutes=int(context.services.settings.max_video_s // 60),
+                    limit=format_timecode(context.services.settings.max_video_s),
                 ),
                 tr.gettext(
                     "Then ask me about any moment, for example “what about 0:30?”, or reply to my feedback "

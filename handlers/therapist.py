@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_date
+from babel.dates import format_skeleton
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
@@ -76,7 +76,7 @@ async def patients(update: Update, context: BotContext, therapist: User) -> None
     lines, keyboard = [tr.gettext("Your patients:")], []
     for row in rows:
         last = (
-            format_date(row.last_activity.astimezone(tz).date(), "d MMM", locale=tr.babel_locale)
+            format_skeleton("MMMd", row.last_activity.astimezone(tz).date(), locale=tr.babel_locale)
             if row.last_activity
             else tr.gettext("no videos yet")
         )

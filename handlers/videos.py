@@ -8,6 +8,7 @@ import warnings
 from datetime import timedelta
 from typing import Any
 
+from babel.numbers import format_decimal
 from telegram import Message, Update
 from telegram.ext import Application, MessageHandler, filters
 from telegram.warnings import PTBDeprecationWarning
@@ -59,7 +60,7 @@ def declared_problem(media: Any, *, download_limit: int | None, max_duration_s: 
         return tr.gettext(
             "This file is %(size)s MB, and I can only download files up to %(limit)s MB. Please send it as a "
             "video (not as a file) so Telegram compresses it, or trim it to the exercise itself.",
-            size=round(size / _MEGABYTE, 1),
+            size=format_decimal(round(size / _MEGABYTE, 1), locale=tr.babel_locale),
             limit=download_limit // _MEGABYTE,
         )
     duration = declared_duration(media)

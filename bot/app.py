@@ -43,9 +43,9 @@ async def post_init(application: BotApplication) -> None:
         pool = WorkerPool(services, application.bot)
         application.bot_data[WORKERS_KEY] = pool
         await pool.start()
-        scheduler = Scheduler(services, application.bot)
-        application.bot_data[SCHEDULER_KEY] = scheduler
-        scheduler.start()
+    scheduler = Scheduler(services, application.bot)
+    application.bot_data[SCHEDULER_KEY] = scheduler
+    scheduler.start()
     logger.info("bot started as @%s", application.bot.username)
 
 
@@ -90,7 +90,7 @@ def sending_bot(settings: Settings) -> ExtBot[None]:
     )
 
 
-def build_application(settings: Settings, services: Services, *, start_workers: bool = True) -> BotApplication:
+def build_application(settings: Settings, services: Services, *, start_workers: bool | None = None) -> BotApplication:
     """The Application wired to the configured Bot API server, with every handler registered."""
     from handlers import setup
 
@@ -109,7 +109,7 @@ def build_application(settings: Settings, services: Services, *, start_workers: 
     )
     application: BotApplication = builder.build()  # type: ignore[assignment]
     application.bot_data[SERVICES_KEY] = services
-    application.bot_data["start_workers"] = start_workers
+    application.bot_data["start_workers"] = settings.run_workers if start_workers is None else start_workers
     wire_therapist_side(services)
     setup(application)
     return application

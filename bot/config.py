@@ -57,6 +57,8 @@ class Settings(BaseSettings):
 
     # Workers and queue
     workers: int = Field(default=2, ge=1)
+    # `rehab-bot run` also runs workers unless this is off (then `rehab-bot worker` processes do the work).
+    run_workers: bool = True
     job_lease_s: float = Field(default=45.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
     # Base of the capped exponential backoff between attempts of a failed job (doubles each attempt).

@@ -1,10 +1,12 @@
-"""parse_moment: phrases naming a moment in five languages, and questions that name none."""
+"""parse_moment: phrases naming a moment in ten languages, and questions that name none."""
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pytest
 
-from bot.moments import LANGUAGES, MomentRef, parse_moment
+from bot.moments import LANGUAGES, MomentRef, _normalize, parse_moment
 
 
 def at(seconds: float) -> MomentRef:
@@ -115,6 +117,117 @@ MOMENTS: list[tuple[str, MomentRef]] = [
     ("am Ende", END),
     ("gegen Ende", END),
     ("die letzten 5 Sekunden", END),
+    # French
+    ("à 0:30", at(30)),
+    ("à la seconde 30", at(30)),
+    ("seconde 30", at(30)),
+    ("30 secondes", at(30)),
+    ("30 s", at(30)),
+    ("30 sec", at(30)),
+    ("qu'est-ce qui se passe à 12 secondes ?", at(12)),
+    ("1 minute 5 secondes", at(65)),
+    ("1 min et 5 s", at(65)),
+    ("2 mn", at(120)),
+    ("à la minute 2", at(120)),
+    ("1 h 2 min 3 s", at(3723)),
+    ("à la 30e seconde", at(30)),
+    ("à la 30ème seconde", at(30)),
+    ("et à 45 ?", at(45)),
+    ("vers 30", at(30)),
+    ("de 0:10 à 0:20", at(10)),
+    ("au début", START),
+    ("dès le début de la vidéo", START),
+    ("les 10 premières secondes", START),
+    ("à la fin", END),
+    ("vers la fin", END),
+    ("les 5 dernières secondes", END),
+    # Brazilian Portuguese
+    ("no segundo 30", at(30)),
+    ("e no segundo 45?", at(45)),
+    ("aos 30 segundos", at(30)),
+    ("30 segundos", at(30)),
+    ("30 seg", at(30)),
+    ("1 minuto e 5 segundos", at(65)),
+    ("1min5s", at(65)),
+    ("no minuto 2", at(120)),
+    ("aos 45", at(45)),
+    ("por volta dos 30 segundos", at(30)),
+    ("o 30º segundo", at(30)),
+    ("no começo", START),
+    ("no início", START),
+    ("os primeiros 10 segundos", START),
+    ("os 10 primeiros segundos", START),
+    ("no final", END),
+    ("no fim do vídeo", END),
+    ("os últimos 5 segundos", END),
+    # Ukrainian
+    ("на 12 секунді", at(12)),
+    ("а що на 12 секунді?", at(12)),
+    ("на 12-й секунді", at(12)),
+    ("на 12-ій секунді", at(12)),
+    ("12 сек", at(12)),
+    ("12 с", at(12)),
+    ("30 секунд", at(30)),
+    ("1 хв 5 с", at(65)),
+    ("1 хвилина й 5 секунд", at(65)),
+    ("2 хвилини", at(120)),
+    ("на хвилині 2", at(120)),
+    ("1 год 2 хв 3 с", at(3723)),
+    ("а на 30?", at(30)),
+    ("на початку", START),
+    ("що в мене на початку відео?", START),
+    ("перші 10 секунд", START),
+    ("в кінці", END),
+    ("наприкінці", END),
+    ("під кінець", END),
+    ("останні 5 секунд", END),
+    # Arabic (digits may be Arabic-Indic)
+    ("عند الثانية 30", at(30)),
+    ("الثانية ٣٠", at(30)),
+    ("ماذا يحدث في الثانية 45؟", at(45)),
+    ("بالثانية 30", at(30)),
+    ("30 ثانية", at(30)),
+    ("٣٠ ثانية", at(30)),
+    ("30 ث", at(30)),
+    ("٣٠٫٥ ثانية", at(30.5)),
+    ("1 دقيقة و5 ثوان", at(65)),
+    ("دقيقة و5 ثوان", at(65)),  # "a minute and 5 seconds": the lone minute is one
+    ("دقيقة و 5 ثوانٍ", at(65)),
+    ("دقيقتين", at(120)),  # the dual: "two minutes"
+    ("ساعة و10 دقائق", at(4200)),
+    ("في الدقيقة 2", at(120)),
+    ("عند ٤٥", at(45)),
+    ("وعند 45؟", at(45)),
+    ("الثَّانِيَة ٣٠", at(30)),  # with diacritics
+    ("الثانية \u200f30", at(30)),  # with a right-to-left mark
+    ("في البداية", START),
+    ("بالبداية", START),
+    ("أول 10 ثواني", START),
+    ("الـ10 ثواني الأولى", START),
+    ("في النهاية", END),
+    ("في الأخير", END),
+    ("آخر 5 ثواني", END),
+    # Hindi (digits may be Devanagari)
+    ("30 सेकंड पर", at(30)),
+    ("३० सेकंड पर", at(30)),
+    ("30 सेकेंड पर क्या हो रहा है?", at(30)),
+    ("सेकंड 30", at(30)),
+    ("सेकंड ३० पर", at(30)),
+    ("30वें सेकंड पर", at(30)),
+    ("1 मिनट 5 सेकंड", at(65)),
+    ("1 मिनट और 5 सेकंड", at(65)),
+    ("1 मि. 5 से.", at(65)),
+    ("2 मिनट", at(120)),
+    ("मिनट 2 पर", at(120)),
+    ("30 पर", at(30)),
+    ("और 45 पर?", at(45)),
+    ("शुरुआत में", START),
+    ("वीडियो की शुरुआत में", START),
+    ("पहले 10 सेकंड", START),
+    ("अंत में", END),
+    ("वीडियो के अंत में", END),
+    ("आखिरी 5 सेकंड", END),
+    ("आख़िरी 5 सेकंड", END),  # with a nukta
 ]
 
 NO_MOMENT: list[str] = [
@@ -166,6 +279,65 @@ NO_MOMENT: list[str] = [
     "vor 2 Wochen",
     "vor 2 Minuten",
     "um 8 Uhr",
+    "combien de répétitions ai-je faites ?",
+    "j'ai fait 3 séries de 10",
+    "ma douleur est de 5/10",
+    "j'ai mal à 7",
+    "il y a 2 semaines",
+    "il y a 2 minutes",
+    "mon dos est-il droit ?",
+    "je l'ai tenu pendant 30 secondes",
+    "toutes les 30 secondes je me repose",
+    "de 5 à 10 répétitions",
+    "à 8h30",
+    "quantas repetições eu fiz?",
+    "fiz 3 séries de 10",
+    "minha dor é 5/10",
+    "minha dor está em 7",
+    "2 semanas atrás",
+    "há 2 semanas",
+    "há 2 minutos",
+    "minhas costas estão retas?",
+    "segurei por 30 segundos",
+    "a cada 30 segundos eu descanso",
+    "aos 65 anos",
+    "hice 10, no 12",  # Spanish "no" is "not", not the Portuguese "no" ("at the")
+    "скільки повторень я зробив?",
+    "я зробив 3 підходи по 10",
+    "мій біль 5/10",
+    "болить на 7",
+    "2 тижні тому",
+    "2 хвилини тому",
+    "чи рівна в мене спина?",
+    "тримав протягом 30 секунд",
+    "кожні 30 секунд відпочиваю",
+    "зробив 10 разів",
+    "о 8 годині",
+    "كم عدد التكرارات التي قمت بها؟",
+    "قمت بـ 3 مجموعات من 10",
+    "ألمي 5/10",
+    "الألم عند 7",
+    "منذ أسبوعين",
+    "قبل 2 أسابيع",
+    "قبل دقيقتين",
+    "هل ظهري مستقيم؟",
+    "لمدة 30 ثانية",
+    "كل 30 ثانية",
+    "عند الساعة 8",
+    "عند 90 درجة",
+    "بعد دقيقة",  # a lone minute counts only before a seconds part
+    "मैंने कितने रेप्स किए?",
+    "मैंने कितनी पुनरावृत्तियाँ कीं?",
+    "मैंने 10 के 3 सेट किए",
+    "मेरा दर्द 5/10 है",
+    "दर्द 7 पर है",
+    "2 हफ्ते पहले",
+    "2 मिनट पहले",
+    "क्या मेरी पीठ सीधी है?",
+    "30 सेकंड के लिए पकड़ा",
+    "हर 30 सेकंड आराम",
+    "7 बजे",
+    "30 परेशानी",  # पर inside a word: the vowel sign belongs to the word
 ]
 
 
@@ -193,5 +365,18 @@ def test_every_language_has_units_and_phrases() -> None:
 
 
 def test_unicode_digits_are_read() -> None:
-    # Arabic-Indic digits with an English unit: digits are normalised for every language.
+    # Arabic-Indic and Devanagari digits with an English unit: digits are normalised for every language.
     assert parse_moment("٣٠ seconds") == at(30)
+    assert parse_moment("३० seconds") == at(30)
+    assert parse_moment("۳۰ seconds") == at(30)  # Persian (extended Arabic-Indic) digits
+
+
+def test_fragments_are_written_normalised() -> None:
+    # Text is normalised before matching (NFKC, case-fold, each language's hook): a fragment that
+    # normalisation would change (º, ة, a precomposed nukta) could never match.
+    for name, words in LANGUAGES.items():
+        for field in fields(words):
+            if field.name in ("spaced", "normalize"):
+                continue
+            for fragment in getattr(words, field.name):
+                assert _normalize(fragment) == fragment, (name, field, fragment)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,22 +32,27 @@ class SampledFrames:
         return int(self.frames.shape[1])
 
     def processor_metadata(self) -> dict[str, Any]:
-        """Video metadata for the Qwen3-VL processor (with `do_sample_frames=False`).
+        """Video metadata for the Qwen3-VL processor (with `do_sample_frames=False`)."""
+        return processor_metadata(self.timestamps_s, self.duration_s, width=self.width, height=self.height)
 
-        The processor renders `frames_indices[i] / fps` as each frame's time; indices on a
-        millisecond clock make that the real presentation time, also for variable frame rate
-        video and for windows (absolute times).
-        """
-        indices = [round(ts * METADATA_FPS) for ts in self.timestamps_s]
-        total = max([round(self.duration_s * METADATA_FPS), *indices]) + 1
-        return {
-            "total_num_frames": total,
-            "fps": METADATA_FPS,
-            "frames_indices": indices,
-            "width": self.width,
-            "height": self.height,
-            "duration": self.duration_s,
-        }
+
+def processor_metadata(timestamps_s: Sequence[float], duration_s: float, *, width: int, height: int) -> dict[str, Any]:
+    """Metadata that makes the Qwen3-VL processor print each frame's real time.
+
+    The processor renders `frames_indices[i] / fps` as each frame's time; indices on a
+    millisecond clock make that the real presentation time, also for variable frame rate
+    video and for windows (absolute times). Without metadata it assumes 24 fps.
+    """
+    indices = [round(ts * METADATA_FPS) for ts in timestamps_s]
+    total = max([round(duration_s * METADATA_FPS), *indices]) + 1
+    return {
+        "total_num_frames": total,
+        "fps": METADATA_FPS,
+        "frames_indices": indices,
+        "width": width,
+        "height": height,
+        "duration": duration_s,
+    }
 
 
 def repeat_positions(frames: np.ndarray, positions: list[int]) -> np.ndarray:

@@ -9,10 +9,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from bot.video.budget import SamplingSpec
-
-# Millisecond resolution: the processor renders `<t seconds>` as frames_indices / fps, so passing
-# indices in milliseconds at fps=1000 gives every frame its exact (even variable-rate) time.
-TIMESTAMP_TICKS_PER_S = 1000.0
+from bot.video.frames import processor_metadata
 
 
 class ModelError(Exception):
@@ -44,16 +41,7 @@ class VideoInput:
     def processor_metadata(self) -> dict[str, Any]:
         """Video metadata for the Qwen3-VL processor that reproduces each frame's real time."""
         height, width = int(self.frames.shape[1]), int(self.frames.shape[2])
-        indices = [round(t * TIMESTAMP_TICKS_PER_S) for t in self.timestamps_s]
-        total = max(round(self.duration_s * TIMESTAMP_TICKS_PER_S), max(indices, default=0)) + 1
-        return {
-            "total_num_frames": total,
-            "fps": TIMESTAMP_TICKS_PER_S,
-            "frames_indices": indices,
-            "width": width,
-            "height": height,
-            "duration": self.duration_s,
-        }
+        return processor_metadata(self.timestamps_s, self.duration_s, width=width, height=height)
 
     def without_frames(self, keep: int) -> VideoInput:
         """The same clip with at most `keep` frames (an even number, spread evenly), for OOM retries."""

@@ -7,7 +7,8 @@ How a question is read (the language is not known in advance, so every table app
 
 1. Normalise: NFKC (full-width digits and colons become ASCII), case-fold, every Unicode decimal
    digit to ASCII (Arabic-Indic, Devanagari, ...), then each language's own hook (Chinese numerals
-   before a time unit or after 第 become digits: 第三十秒 → 第30秒).
+   before a time unit or after 第 become digits: 第三十秒 → 第30秒; Arabic loses its diacritics and
+   spelling variants (ة → ه, أ → ا) and its dual time nouns gain a number: دقيقتين → 2 دقيقه).
 2. Collect candidates, each at the position where it starts:
    - timecodes `m:ss`, `h:mm:ss`, with an optional fraction (`0:30.5`);
    - a number with a time unit, or a chain of them (`30 s`, `1 min 5 s`, `1m5s`, `1分钟5秒`,
@@ -15,10 +16,11 @@ How a question is read (the language is not known in advance, so every table app
      trusted inside a chain: `m`/`м`/`分` (metres, "very", pain points) must be followed by a
      seconds part, hours by a smaller part; a bare `2 hours` is a duration, never a moment;
    - a number after a "second"/"minute" noun (`second 30`, `Sekunde 30`, `en el segundo 30`);
-   - a bare number after an "at" word (`at 30`, `на 30`, `bei 30`): in a question about a video a
-     bare number there means a second. Bare numbers are the weakest form: they are ignored when the
-     text talks about pain (`my pain is at 5`), when they have more than three digits (years), when
-     a letter sticks to them (`at 5m`) and when they are part of a date or decimal (`at 12.03.2024`);
+   - a bare number after an "at" word (`at 30`, `на 30`, `bei 30`), or before an "at" postposition
+     (Hindi `30 पर`): in a question about a video a bare number there means a second. Bare numbers
+     are the weakest form: they are ignored when the text talks about pain (`my pain is at 5`),
+     when they have more than three digits (years), when a letter sticks to them (`at 5m`) and when
+     they are part of a date or decimal (`at 12.03.2024`);
    - phrases for the beginning and the end (`at the beginning`, `в конце`, `开头`, `al final`).
 3. Reject what is a count, not a moment: a number followed by a count word (reps, sets, times,
    kg, degrees, days, weeks, o'clock, am/pm, "out of 10", `/10`, `%`, `3x10`), a time followed or
@@ -28,12 +30,14 @@ How a question is read (the language is not known in advance, so every table app
 4. The earliest candidate in the text wins (`from 0:12 to 0:15` → 0:12).
 
 Adding a language is one `LanguageWords` entry in `LANGUAGES`; entries are lowercase regular
-expression fragments, a space in them matches any run of whitespace, and in languages written with
-spaces each fragment must stand as a whole word (it may not touch a letter on either side).
+expression fragments written in normalised form (Arabic ه not ة), a space in them matches any run of
+whitespace, and in languages written with spaces each fragment must stand as a whole word (it may not
+touch a letter or a combining mark, such as a Devanagari vowel sign, on either side).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
@@ -63,6 +67,7 @@ class LanguageWords:
     second_nouns: tuple[str, ...] = ()  # before a number: "second 30", "Sekunde 30"
     minute_nouns: tuple[str, ...] = ()  # before a number: "minute 2"
     at_words: tuple[str, ...] = ()  # a bare number after these is a second: "at 30"
+    at_after_words: tuple[str, ...] = ()  # postpositions, a bare number before these is a second: "30 पर"
     start_phrases: tuple[str, ...] = ()
     end_phrases: tuple[str, ...] = ()
     first_words: tuple[str, ...] = ()  # "first 10 seconds" means the beginning
@@ -117,6 +122,29 @@ def _cjk_number(run: str) -> int:
 def _chinese_numerals(text: str) -> str:
     """Chinese numerals next to a time word become digits (第三十秒 → 第30秒), nothing else changes."""
     return _CJK_NUMERAL_RUN.sub(lambda m: str(_cjk_number(m.group())), text)
+
+
+# Arabic: diacritics (harakat), the tatweel and direction marks go; letters with several spellings
+# become one (أ إ آ ٱ → ا, ة → ه, ى → ي); Arabic punctuation becomes ASCII (٫ is the decimal point).
+_ARABIC_DROP = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200e\u200f\u061c]")
+_ARABIC_SPELLING = str.maketrans(
+    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "٫": ".", "٪": "%", "،": ","}
+)
+_ARABIC_WORD_START = r"(?<![^\W\d_])"
+# Time nouns carry the number in their ending: دقيقتين is "two minutes"; دقيقه و5 ثوان is "a minute and 5 s".
+_ARABIC_DUAL = re.compile(rf"{_ARABIC_WORD_START}(?P<prefix>[وفبل]?)(?P<stem>دقيق|ثاني|ساع)ت(?:ين|ان)(?![^\W\d_])")
+_ARABIC_ONE = re.compile(rf"(?<!\d)(?<!\d\s){_ARABIC_WORD_START}(?P<prefix>[وفبل]?)(?P<unit>دقيقه|ساعه)(?=\s*و\s*\d)")
+# An optional "and"/"so", then "at/with the", "for the" or "the", glued to the word: بالثانيه, للنهايه.
+_AR_THE = r"(?:[وف]?(?:بال|لل|ال|ب))?"
+# Ukrainian lowercase letters (Russian ranges do not include і ї є ґ).
+_UK = r"[а-яєіїґ]"
+
+
+def _arabic(text: str) -> str:
+    """Arabic spelling variants become one, and dual or lone time nouns get a number (دقيقتين → 2 دقيقه)."""
+    text = _ARABIC_DROP.sub("", text).translate(_ARABIC_SPELLING)
+    text = _ARABIC_DUAL.sub(lambda m: f"{m['prefix']}2 {m['stem']}ه", text)
+    return _ARABIC_ONE.sub(lambda m: f"{m['prefix']}1 {m['unit']}", text)
 
 
 LANGUAGES: Mapping[str, LanguageWords] = MappingProxyType(
@@ -259,7 +287,7 @@ LANGUAGES: Mapping[str, LanguageWords] = MappingProxyType(
             minutes=(r"mins?\.?", r"minutos?"),
             hours=(r"h", r"horas?"),
             joiners=(r"y",),
-            ordinal_suffixes=(r"º",),
+            ordinal_suffixes=(r"o",),  # º, after NFKC
             second_nouns=(r"segundo",),
             minute_nouns=(r"minuto",),
             at_words=(r"en el", r"a los"),
@@ -326,6 +354,285 @@ LANGUAGES: Mapping[str, LanguageWords] = MappingProxyType(
             ),
             pain_words=(r"schmerz\w*", r"weh"),
         ),
+        "fr": LanguageWords(
+            seconds=(r"s", r"secs?\.?", r"secondes?"),
+            minutes=(r"mins?\.?", r"mn", r"minutes?"),
+            hours=(r"h", r"heures?"),
+            joiners=(r"et",),
+            ordinal_suffixes=(r"e", r"ème", r"eme", r"è"),
+            second_nouns=(r"seconde",),
+            minute_nouns=(r"minute",),
+            at_words=(r"à", r"vers", r"autour de"),
+            start_phrases=(
+                r"au (?:tout )?(?:début|commencement)",
+                r"(?:dès|depuis) le (?:tout )?début",
+                r"(?:le|du) début",
+                r"début de la (?:vidéo|séance|série)",
+                r"premières secondes",  # also "les 10 premières secondes"
+            ),
+            end_phrases=(
+                r"(?:à|vers|sur) la (?:toute )?fin",
+                r"(?:la|de la) fin",
+                r"en fin de (?:vidéo|séance|série)",
+                r"fin de la (?:vidéo|séance|série)",
+                r"dernières secondes",  # also "les 5 dernières secondes"
+            ),
+            first_words=(r"premi(?:ers?|ères?)",),
+            last_words=(r"derni(?:ers?|ères?)",),
+            not_before=(r"il y a", r"pendant", r"durant", r"depuis", r"pour", r"sur", r"chaque", r"tou(?:te)?s les"),
+            not_after=(
+                r"répétitions?",
+                r"reps?",
+                r"séries?",
+                r"fois",
+                r"kgs?",
+                r"kilos?",
+                r"degrés?",
+                r"cm",
+                r"jours?",
+                r"semaines?",
+                r"mois",
+                r"ans",
+                r"années?",
+                r"heures?",
+                r"du matin",
+                r"du soir",
+                r"pour ?cent",
+                r"sur \d+",
+            ),
+            pain_words=(r"douleurs?", r"douloureu\w*", r"mal(?!\w)"),
+        ),
+        "pt_BR": LanguageWords(
+            seconds=(r"s", r"segs?\.?", r"segundos?"),
+            minutes=(r"mins?\.?", r"minutos?"),
+            hours=(r"h", r"horas?"),
+            joiners=(r"e",),
+            ordinal_suffixes=(r"o",),  # º, after NFKC
+            second_nouns=(r"segundo",),
+            minute_nouns=(r"minuto",),
+            # Not "no" alone: it is "not" in Spanish and English ("hice 10, no 12").
+            at_words=(r"aos", r"por volta d[eo]s?"),
+            start_phrases=(
+                r"(?:no|do|o|ao) (?:comecinho|começo|comeco|início|inicio)",
+                r"(?:começo|comeco|início|inicio) do (?:vídeo|video|exercício|exercicio)",
+                r"de início",
+                r"primeiros segundos",  # also "os 10 primeiros segundos"
+            ),
+            end_phrases=(
+                r"(?:no|do|o|ao) (?:finalzinho|final|fim)",
+                r"(?:final|fim) do (?:vídeo|video|exercício|exercicio)",
+                r"[úu]ltimos segundos",  # also "os 5 últimos segundos"
+            ),
+            first_words=(r"primeir[oa]s?",),
+            last_words=(r"[úu]ltim[oa]s?",),
+            not_before=(r"há", r"faz", r"durante", r"por", r"a cada", r"cada"),
+            not_after=(
+                r"repetiç(?:ões|ão)",
+                r"repeticoes",
+                r"reps?",
+                r"séries?",
+                r"series?",
+                r"vezes",
+                r"vez",
+                r"kgs?",
+                r"quilos?",
+                r"graus?",
+                r"cm",
+                r"dias?",
+                r"semanas?",
+                r"mês",
+                r"meses",
+                r"anos?",
+                r"horas?",
+                r"da (?:manhã|tarde|noite)",
+                r"por cento",
+                r"de \d+",
+                r"atr[áa]s",
+            ),
+            pain_words=(r"dor(?:es|zinha)?(?!\w)", r"dói", r"doi(?:a|do|endo|eu)?(?!\w)", r"dolorid\w*"),
+        ),
+        "uk": LanguageWords(
+            # "с" after a number is seconds, unless a word follows (the Russian preposition "with").
+            seconds=(r"с\.?(?!\s+[а-яёєіїґ])", r"сек\.?", rf"секунд{_UK}*"),
+            minutes=(r"хв\.?", rf"хвилин{_UK}*"),
+            hours=(r"год\.?", rf"годин{_UK}*"),
+            joiners=(r"і", r"й", r"та"),
+            ordinal_suffixes=(r"-?(?:ій|ий|ої|ою|та|ту|й|а|у|і)",),
+            second_nouns=(r"секунд[аиуі]",),
+            minute_nouns=(r"хвилин[аиуі]",),
+            at_words=(r"на", r"близько", r"в районі"),
+            start_phrases=(
+                r"(?:на|в|у) (?:самому )?початку",
+                r"з (?:самого )?початку",
+                r"спочатку",
+                r"початок",
+                r"початку",
+            ),
+            end_phrases=(
+                r"(?:в|у|на) (?:самому )?кінці",
+                r"наприкінці",
+                r"під кінець",
+                r"ближче до кінця",
+                r"кінець",
+                r"кінці",
+                r"(?:у|в) фіналі",
+            ),
+            first_words=(r"перш(?:і|их|ої|у|ий)",),
+            last_words=(r"останн(?:і|іх|ьої|ю|ій)",),
+            not_before=(r"протягом", r"впродовж", r"кожні", r"кожну", r"кожен", r"по"),
+            not_after=(
+                rf"повтор{_UK}*",
+                rf"підход{_UK}*",
+                r"підхід",
+                r"раз(?:и|ів|у)?",
+                r"кг",
+                rf"кіло{_UK}*",
+                rf"градус{_UK}*",
+                r"см",
+                r"д(?:ень|ні|нів|ня)",
+                rf"доб{_UK}",
+                rf"тиж(?:день|н{_UK}*)",
+                rf"місяц{_UK}*",
+                r"міс\.?",
+                r"р(?:ік|оки|оків|оку)",
+                rf"годин{_UK}*",
+                r"год\.?",
+                r"ранку",
+                r"вечора",
+                r"ночі",
+                rf"відсот{_UK}*",
+                r"з \d+",
+                r"із \d+",
+                r"тому",
+                r"назад",
+            ),
+            pain_words=(r"біль\w*", r"бол(?:ю|іл|ять|яч)\w*"),
+        ),
+        "ar": LanguageWords(
+            # Written as the Arabic hook leaves them: ه for ة, ا for أ إ آ, ي for ى, no diacritics.
+            seconds=(r"ثانيه", r"ثواني", r"ثوان", r"ث"),
+            minutes=(r"دقيقه", r"دقائق", r"دقايق"),
+            chain_minutes=(r"د",),
+            hours=(r"ساعه", r"ساعات"),
+            joiners=(r"و",),
+            second_nouns=(rf"{_AR_THE}ثانيه",),
+            minute_nouns=(rf"{_AR_THE}دقيقه",),
+            at_words=(r"و?عند", r"حوالي", r"بحدود"),
+            start_phrases=(
+                rf"{_AR_THE}بدايه",
+                r"(?:و?في |[وف]?ب)الاول",
+                r"اول (?:الفيديو|المقطع|التمرين)",
+                r"(?:ثواني|ثوان|دقائق) الاولي",  # also "الـ10 ثواني الأولى"
+            ),
+            end_phrases=(
+                rf"{_AR_THE}نهايه",
+                r"(?:و?في |[وف]?ب)الاخي?ر",
+                r"اخر (?:الفيديو|المقطع|التمرين)",
+                r"(?:ثواني|ثوان|دقائق) الاخيره",  # also "الـ5 ثواني الأخيرة"
+            ),
+            first_words=(r"اول",),
+            last_words=(r"اخر",),
+            not_before=(r"منذ", r"قبل", r"لمده", r"مده", r"طوال", r"خلال", r"كل", r"ل"),
+            not_after=(
+                r"تكرار\w*",
+                r"عدات",
+                r"مرات",
+                r"مره",
+                r"مرتين",
+                r"مجموع\w*",
+                r"جولات",
+                r"سيت\w*",
+                r"كغ",
+                r"كجم",
+                r"كلغ",
+                r"كيلو\w*",
+                r"درج\w*",
+                r"سم",
+                r"يوم\w*",
+                r"ايام",
+                r"اسبوع\w*",
+                r"اسابيع",
+                r"شهر",
+                r"اشهر",
+                r"شهور",
+                r"سنه",
+                r"سنوات",
+                r"سنين",
+                r"عام",
+                r"اعوام",
+                r"ساعه",
+                r"ساعات",
+                r"صباحا",
+                r"مساء",
+                r"ص",
+                r"م",
+                r"بالمئه",
+                r"في المئه",
+                r"بالمائه",
+                r"من \d+",
+                r"مضت",
+                r"الاولي",  # "the 10 first seconds" is the beginning (see start_phrases)
+                r"الاخيره",
+            ),
+            pain_words=(rf"{_AR_THE}الم(?:ي|ه|ها|ك)?(?!\w)", r"الام(?!\w)", r"[يتم]ؤلم\w*", r"[يت]?وجع\w*"),
+            normalize=_arabic,
+        ),
+        "hi": LanguageWords(
+            # NFKC splits letters with a nukta (ख़ → ख + ़), so the nukta is written as \u093c.
+            seconds=(r"स[ेै]क(?:े?ं|े?[णन]्)ड(?:ों)?", r"सेक[.॰]?", r"से[.॰]"),
+            minutes=(r"मिनट(?:ों)?", r"मि[.॰]"),
+            chain_minutes=(r"मि",),
+            hours=(r"घ(?:ं|ण्)ट(?:ा|े|ों)", r"घं[.॰]?"),
+            joiners=(r"और", r"व"),
+            ordinal_suffixes=(r"-?(?:वें|वां|वाँ|वीं|वे|वी|वा)",),
+            second_nouns=(r"स[ेै]क(?:े?ं|े?[णन]्)ड",),
+            minute_nouns=(r"मिनट",),
+            at_after_words=(r"पर", r"पे", r"के (?:आसपास|आस-पास|करीब|क\u093cरीब)"),
+            start_phrases=(
+                r"शुरुआत",
+                r"शुर[ुू] में",
+                r"शुरुआती (?:कुछ )?सेकंड",
+                r"(?:आरंभ|आरम्भ|प्रारंभ|प्रारम्भ) में",
+            ),
+            end_phrases=(
+                r"अ(?:ं|न्)त में",
+                r"अंत की ओर",
+                r"अंत के पास",
+                r"के अंत",
+                r"आख\u093c?िर में",
+                r"(?:आख\u093c?िरी|अंतिम) (?:कुछ )?सेकंड",
+            ),
+            first_words=(r"पहले", r"शुरुआती", r"शुर[ुू] के"),
+            last_words=(r"आख\u093c?िरी", r"अंतिम", r"आख\u093c?िर के", r"अंत के"),
+            not_before=(r"हर", r"प्रत्येक"),
+            not_after=(
+                r"बार",
+                r"सेट",
+                r"रेप(?:्स)?",
+                r"रिपीट",
+                r"दोहराव",
+                r"पुनरावृत्ति\w*",
+                r"किलो(?:ग्राम)?",
+                r"किग्रा",
+                r"केजी",
+                r"डिग्री",
+                r"सेमी",
+                r"दिन(?:ों)?",
+                r"हफ\u093c?्त(?:ा|े|ों)",
+                r"सप्ताह(?:ों)?",
+                r"महीन(?:ा|े|ों)",
+                r"साल(?:ों)?",
+                r"वर्ष(?:ों)?",
+                r"घ(?:ं|ण्)ट(?:ा|े|ों)",
+                r"बजे",
+                r"प्रतिशत",
+                r"में से",
+                r"पहले",  # "2 मिनट पहले" is "two minutes ago"
+                r"के लिए",  # "30 सेकंड के लिए" is "for 30 seconds"
+                r"तक",
+            ),
+            pain_words=(r"दर्द", r"दुःख", r"दुख", r"पीड\u093c?ा", r"तकलीफ"),
+        ),
     }
 )
 
@@ -335,7 +642,22 @@ _GENERIC_NOT_AFTER = (r"/\s*\d", r"%", r"°", r"[x×*]\s*\d")
 _NUM = r"\d+(?:[.,]\d+)?"
 _NUM_START = r"(?<![\d.,:/])"
 _NUM_END = r"(?![\d:]|[.,]\d)"
-_LETTER = r"[^\W\d_]"
+
+
+def _combining_marks() -> str:
+    """Character-class ranges of the combining marks (Devanagari vowel signs, Arabic harakat, ...)."""
+    ranges: list[list[int]] = []
+    for code in range(0x10000):
+        if unicodedata.category(chr(code)).startswith("M"):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    return "".join(f"\\u{first:04x}-\\u{last:04x}" for first, last in ranges)
+
+
+# A letter, or a combining mark that belongs to the letter before it: "पर" is not a word in "परेशान".
+_LETTER = rf"(?:[^\W\d_]|[{_combining_marks()}])"
 _UNIT_RANK = {"h": 3, "m": 2, "cm": 2, "s": 1}
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "cm": 60.0, "s": 1.0}
 _LOOKBEHIND_CHARS = 40
@@ -343,16 +665,20 @@ _LOOKBEHIND_CHARS = 40
 
 def _alternation(field: str, *, trailing_guard: bool = True) -> str:
     """One regex alternation of a table field across all languages, each entry guarded as a word."""
-    parts: list[str] = []
+    spaced: dict[str, None] = {}
+    unspaced: dict[str, None] = {}
     for words in LANGUAGES.values():
         for fragment in getattr(words, field):
-            body = "(?:" + fragment.replace(" ", r"\s+") + ")"
-            if words.spaced:
-                body = f"(?<!{_LETTER}){body}" + (f"(?!{_LETTER})" if trailing_guard else "")
-            parts.append(body)
-    # Longer entries first, so that 分钟 is tried before 分.
-    parts.sort(key=len, reverse=True)
-    return "(?:" + "|".join(parts) + ")" if parts else "(?!)"
+            (spaced if words.spaced else unspaced)["(?:" + fragment.replace(" ", r"\s+") + ")"] = None
+    groups: list[str] = []
+    # Longer entries first, so that 分钟 is tried before 分 and "secs?" before "s". The word guards
+    # stand once around the spaced entries (the big letter class is costly to repeat per entry).
+    if spaced:
+        body = "|".join(sorted(spaced, key=len, reverse=True))
+        groups.append(f"(?<!{_LETTER})(?:{body})" + (f"(?!{_LETTER})" if trailing_guard else ""))
+    if unspaced:
+        groups.append("(?:" + "|".join(sorted(unspaced, key=len, reverse=True)) + ")")
+    return "(?:" + "|".join(groups) + ")" if groups else "(?!)"
 
 
 _TIMECODE = re.compile(
@@ -369,6 +695,9 @@ _NOUN_NUMBER = re.compile(
     rf"\s*(?:(?:no\.?|nr\.?|№|#)\s*)?(?P<num>{_NUM}){_NUM_END}"
 )
 _AT_NUMBER = re.compile(rf"{_alternation('at_words')}\s*(?P<num>{_NUM}){_NUM_END}(?!{_LETTER})")
+_AT_AFTER_NUMBER = re.compile(
+    rf"(?<!{_LETTER}){_NUM_START}(?P<num>{_NUM}){_NUM_END}\s*{_alternation('at_after_words')}"
+)
 _PHRASE = re.compile(rf"(?P<start>{_alternation('start_phrases')})|(?P<end>{_alternation('end_phrases')})")
 _NOT_AFTER = re.compile(rf"\s*(?:{_alternation('not_after')}|" + "|".join(_GENERIC_NOT_AFTER) + ")")
 _NOT_BEFORE = re.compile(rf"{_alternation('not_before')}\s*$")
@@ -491,7 +820,7 @@ def _weak(text: str, covered: list[tuple[int, int]]) -> Iterator[_Candidate]:
             yield _Candidate(match.start(), MomentRef("at", _number(match.group("num")) * factor))
     if _PAIN.search(text):
         return
-    for match in _AT_NUMBER.finditer(text):
+    for match in itertools.chain(_AT_NUMBER.finditer(text), _AT_AFTER_NUMBER.finditer(text)):
         digits = match.group("num").replace(",", ".").split(".")[0]
         if len(digits) <= 3 and free(match.start("num")) and not _rejected_after(text, match.end()):
             yield _Candidate(match.start(), MomentRef("at", _number(match.group("num"))))

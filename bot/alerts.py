@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from babel.numbers import format_decimal
 from telegram import Bot
 from telegram.error import TelegramError
 
@@ -66,7 +67,9 @@ def reason_text(tr: Translator, kind: str, reason: str) -> str:
     if kind == AlertKind.PAIN_RISE:
         _, baseline, score = reason.split(":")
         return tr.gettext(
-            "pain rose to %(score)s/10 from a recent level of %(baseline)s/10", score=score, baseline=baseline
+            "pain rose to %(score)s/10 from a recent level of %(baseline)s/10",
+            score=score,
+            baseline=format_decimal(float(baseline), locale=tr.babel_locale),
         )
     return red_flag_text(tr, reason)
 

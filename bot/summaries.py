@@ -281,7 +281,8 @@ def render_summary(data: SummaryData, tr: Translator, *, draft: str | None = Non
             ]
         )
     if draft:
-        sections.append([f"<i>{html.escape(tr.gettext('AI draft, for you to judge:'))} {html.escape(draft)}</i>"])
+        label = tr.gettext("AI draft, for you to judge:")
+        sections.append([f"<i>{html.escape(label)} {html.escape(draft)}</i>"])
     caveat = tr.gettext("Observations come from an AI model watching videos; they are not measurements.")
     sections.append([f"<i>{html.escape(caveat)}</i>"])
     return "\n\n".join("\n".join(section) for section in sections)

@@ -64,7 +64,8 @@ async def offer_invite(update: Update, context: BotContext, user: User, payload:
         await message.reply_text(invite_problem_text(tr, problem or InviteProblem.UNKNOWN))
         return
     therapist = await services.db(crud.get_user, user_id=invite.therapist_id)
-    name = (therapist.first_name if therapist else None) or tr.gettext("your therapist")
+    # A therapist has written to the bot (that is how they made the invite), so Telegram gave a name.
+    name = (therapist.first_name if therapist else None) or str(invite.therapist_id)
     offer = tr.gettext(
         "%(therapist)s invites you to share your exercise videos and feedback with them. They will see your "
         "feedback, pain reports and questions, and get your weekly summary.",

@@ -115,7 +115,7 @@ async def test_red_flag_text_alerts_the_right_therapist_once(
 ) -> None:
     """The patient gets the safety message with the emergency number; their therapist one alert; no model call."""
     api, services = bot_harness.api, bot_harness.services
-    tess, otto = therapists
+    tess, _ = therapists
     patient = api.make_user(PATIENT, "Pat", "en")
     await link_patient(api, tess, patient)
     calls = []

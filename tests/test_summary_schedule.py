@@ -194,3 +194,41 @@ async def test_summary_text_is_exception_first_in_the_therapists_language(clinic
     problem = data.exercises[0].problems[0]
     assert len(problem.examples) == 2
     assert catalogs.get("de").gettext("Pain") in text
+
+
+async def test_model_drafted_paragraph_is_optional_and_marked(
+    bot_api: FakeBotApi, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """SUMMARY_DRAFT=1 asks the model (text only, with the week's facts); the paragraph is labelled a draft."""
+    from bot.weekly import _draft
+
+    settings = make_bot_settings(bot_api, tiny_model_dir, tmp_path / "data", summary_draft=True)
+    services = build_services(settings)
+    requests = []
+    backend = services.assessment.backend
+    original = backend.complete
+
+    async def recording(request: object) -> object:
+        """Keep the request."""
+        requests.append(request)
+        return await original(request)  # type: ignore[arg-type]
+
+    backend.complete = recording  # type: ignore[method-assign]
+    draft = await _draft(services, "de", "Sessions: 2 of 3 prescribed.")
+    assert len(requests) == 1 and requests[0].video is None  # type: ignore[attr-defined]
+    assert "Sessions: 2 of 3 prescribed." in str(requests[0].messages) and "German" in str(requests[0].messages)  # type: ignore[attr-defined]
+    catalogs = Catalogs.load()
+    data = collect_summary(
+        User(id=PATIENT, first_name="Ivan"),
+        crud_therapist.PatientWeek([], [], [], [], [], [], []),
+        start=berlin(2, 0),
+        end=berlin(9, 0),
+        tz=BERLIN,
+    )
+    text = render_summary(data, catalogs.get("de"), draft="Bitte Knie beobachten.")
+    assert catalogs.get("de").gettext("AI draft, for you to judge:") in text and "Bitte Knie beobachten." in text
+    services.settings = services.settings.model_copy(update={"summary_draft": False})
+    assert await _draft(services, "de", "facts") is None and len(requests) == 1
+    assert draft is None or isinstance(draft, str)
+    await backend.close()
+    services.engine.dispose()

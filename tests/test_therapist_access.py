@@ -1,4 +1,4 @@
-"""Every therapist and admin command tried by a patient, an unlinked therapist and a stranger: refused, nothing leaked."""
+"""Therapist and admin commands tried by a patient, an unlinked therapist and a stranger: refused, nothing leaked."""
 
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ async def test_unlinked_therapist_cannot_reach_another_therapists_patient(
 
 async def test_linked_therapist_reads_and_the_read_is_audited(bot_harness: BotHarness, clinic: dict[str, dict]) -> None:
     """The patient's own therapist sees them, and the patient finds that read in /mydata."""
-    api, services = bot_harness.api, bot_harness.services
+    api = bot_harness.api
     listing = await command(api, clinic["therapist"], "/patients")
     assert SECRET_NAME in listing.text  # type: ignore[attr-defined]
     export = await command(api, clinic["patient"], "/mydata")
@@ -134,3 +134,16 @@ async def test_pain_tap_on_someone_elses_feedback_is_ignored(bot_harness: BotHar
     with Session(services.engine) as session:
         assert session.exec(select(PainReport)).all() == []
     assert await services.db(crud_therapist.unsent_alerts, created_before=utcnow(), limit=5) == []
+
+
+async def test_linked_therapist_gets_a_report_on_demand(bot_harness: BotHarness, clinic: dict[str, dict]) -> None:
+    """`/report <patient>` from their therapist: the summary text and a PNG chart, audited."""
+    api, services = bot_harness.api, bot_harness.services
+    before = len(api.sent_messages(THERAPIST))
+    api.user_sends_command(clinic["therapist"], "/report", "@zeb")
+    photo = await api.wait_for_message(THERAPIST, lambda m: m.method == "sendPhoto", after=before, timeout=60)
+    assert photo.file.data.startswith(b"\x89PNG")
+    assert any(SECRET_NAME in m.text for m in api.sent_messages(THERAPIST)[before:] if m.text)
+    with Session(services.engine) as session:
+        actions = session.exec(select(AuditLog.action).where(AuditLog.actor_id == THERAPIST)).all()
+    assert "report" in actions

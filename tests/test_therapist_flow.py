@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -106,10 +106,11 @@ async def test_admin_therapist_invite_plan_videos_pain_summary(
         "MODEL": str(bot_harness.settings.model),
     }
     script = Path(sys.executable).with_name("rehab-bot")
-    done = subprocess.run(
-        [str(script), "summaries", "--now"], env=env, capture_output=True, text=True, timeout=300, check=False
+    process = await asyncio.create_subprocess_exec(
+        str(script), "summaries", "--now", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
-    assert done.returncode == 0, done.stderr
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=300)
+    assert process.returncode == 0, stderr.decode()
     photo = await api.wait_for_message(THERAPIST, lambda m: m.method == "sendPhoto", timeout=SLOW)
     assert Image.open(io.BytesIO(photo.file.data)).format == "PNG"
     summary = next(m for m in api.sent_messages(THERAPIST) if m.params.get("parse_mode") == "HTML")

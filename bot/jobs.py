@@ -61,12 +61,13 @@ async def _send_chunks(
     """Send message chunks in order, each replying to the patient's message."""
     sent = []
     for chunk in chunks:
-        await context.ensure_lease()
-        sent.append(
-            await context.bot.send_message(
-                chat_id=chat_id, text=chunk, parse_mode=parse_mode, reply_parameters=_reply_to(reply_to)
+        async with context.status.sending(chat_id):
+            await context.ensure_lease()
+            sent.append(
+                await context.bot.send_message(
+                    chat_id=chat_id, text=chunk, parse_mode=parse_mode, reply_parameters=_reply_to(reply_to)
+                )
             )
-        )
     return sent
 
 
@@ -91,9 +92,13 @@ async def _download(context: JobContext, video: Video) -> Path:
         stored = await asyncio.to_thread(services.store.store_file, partial, suffix=suffix, move=True)
     finally:
         partial.unlink(missing_ok=True)
-    await services.db(
+    recorded = await services.db(
         crud.record_video_file, video_id=video.id, sha256=stored.sha256, stored_path=stored.rel, size_bytes=stored.size
     )
+    if not recorded:
+        # The video was erased (/delete) while it downloaded: keep nothing of it.
+        await services.db(crud.delete_unreferenced_files, paths=[stored.rel], store=services.store)
+        raise LeaseLost("video erased")
     video.sha256, video.stored_path = stored.sha256, stored.rel
     return services.store.path(stored.rel)
 
@@ -130,7 +135,12 @@ async def _assess(context: JobContext, video: Video, user: User | None, tr: Tran
         rotation=probe.rotation,
         codec=probe.codec,
     )
-    await services.db(crud.set_video_frames, video_id=video.id, frames_path=services.store.frames_rel(video.sha256))
+    frames_rel = services.store.frames_rel(video.sha256 or "")
+    if not await services.db(crud.set_video_frames, video_id=video.id, frames_path=frames_rel):
+        # Erased while the frames were decoded: remove what this job wrote.
+        paths = [frames_rel, video.stored_path or ""]
+        await services.db(crud.delete_unreferenced_files, paths=paths, store=services.store)
+        raise LeaseLost("video erased")
     await _show_stage(context, video, tr, "analysing")
     locale = services.locale_of(user)
     outcome = await services.assessment.assess(
@@ -142,6 +152,8 @@ async def _assess(context: JobContext, video: Video, user: User | None, tr: Tran
     text = assessment_text(
         services.catalogs.get(locale), result=outcome.result, fallback=outcome.fallback, markup=Markup.HTML
     )
+    # The model call is long: the video may have been erased (or the job rescued) meanwhile.
+    await context.ensure_lease()
     return await services.db(
         crud.save_assessment,
         video_id=video.id,
@@ -183,13 +195,16 @@ async def _deliver_assessment(context: JobContext, video: Video, assessment: Ass
         )
     await services.db(crud.mark_assessment_delivered, assessment_id=assessment.id, message_ids=already)
     await services.db(crud.set_video_status, video_id=video.id, status=VideoStatus.ASSESSED)
+    # What follows replies to the feedback just sent, so the hook sees its message ids.
+    assessment.delivered_message_ids = already
     await after_feedback(context, video, assessment)
 
 
 async def after_feedback(context: JobContext, video: Video, assessment: Assessment) -> None:
     """Hook for what follows delivered feedback (the therapist side adds the pain keyboard)."""
     if context.services.after_feedback is not None:
-        await context.services.after_feedback(context.bot, video, assessment)
+        async with context.status.sending(video.chat_id):
+            await context.services.after_feedback(context.bot, video, assessment)
 
 
 async def _reject(context: JobContext, video: Video, tr: Translator, rejected: VideoRejected) -> None:
@@ -198,12 +213,13 @@ async def _reject(context: JobContext, video: Video, tr: Translator, rejected: V
     await services.db(
         crud.set_video_status, video_id=video.id, status=VideoStatus.REJECTED, reject_reason=rejected.reason
     )
-    await context.ensure_lease()
-    await context.bot.send_message(
-        chat_id=video.chat_id,
-        text=rejection(tr, rejected.reason, rejected.limits),
-        reply_parameters=_reply_to(video.message_id),
-    )
+    async with context.status.sending(video.chat_id):
+        await context.ensure_lease()
+        await context.bot.send_message(
+            chat_id=video.chat_id,
+            text=rejection(tr, rejected.reason, rejected.limits),
+            reply_parameters=_reply_to(video.message_id),
+        )
     if message_id := await _status_message_id(context, video):
         await context.status.finish(video.chat_id, message_id, stage_text(tr, "rejected"))
 
@@ -213,11 +229,13 @@ async def run_assess_job(context: JobContext) -> None:
     video, user, tr = await _load_video(context, context.job.video_id)
     if video is None or video.status in (VideoStatus.CANCELLED, VideoStatus.REJECTED):
         return
-    if video.status == VideoStatus.ASSESSED:
+    # The video is marked assessed when its feedback is stored, before it is sent: only delivery ends the job.
+    assessment = await context.services.db(crud.get_assessment, video_id=video.id)
+    if assessment is not None and assessment.delivered_at is not None:
         return
-    await context.services.db(crud.set_video_status, video_id=video.id, status=VideoStatus.PROCESSING)
+    if assessment is None:
+        await context.services.db(crud.set_video_status, video_id=video.id, status=VideoStatus.PROCESSING)
     async with chat_action(context.bot, video.chat_id, ChatAction.TYPING):
-        assessment = await context.services.db(crud.get_assessment, video_id=video.id)
         if assessment is None:
             await _show_stage(context, video, tr, "downloading")
             path = await _download(context, video)
@@ -284,7 +302,7 @@ async def _answer_text(context: JobContext, video: Video, turn: Any, tr: Transla
     return text, TurnStatus.ANSWERED
 
 
-async def notify_dead_job(services: Services, bot: Bot, job: DeadJob) -> None:
+async def notify_dead_job(services: Services, bot: Bot, job: DeadJob, status: StatusEditor | None = None) -> None:
     """Tell the patient that a video or question could not be processed after several tries."""
     user = await services.db(crud.get_user, user_id=job.user_id)
     if user is None or user.blocked_at is not None:
@@ -300,6 +318,9 @@ async def notify_dead_job(services: Services, bot: Bot, job: DeadJob) -> None:
             "if it keeps failing, try recording a shorter clip."
         )
         await bot.send_message(chat_id=video.chat_id, text=text, reply_parameters=_reply_to(video.message_id))
+        if status is not None and video.status_message_id is not None:
+            # The status line must not keep saying "Downloading…" for a video that was given up on.
+            await status.finish(video.chat_id, video.status_message_id, stage_text(tr, "rejected"))
         return
     if job.turn_id is not None:
         turn = await services.db(crud.get_turn, turn_id=job.turn_id)

@@ -36,14 +36,23 @@ def retry_after_seconds(error: RetryAfter) -> float:
 class _ChatEdits:
     """Edit bookkeeping for one chat."""
 
-    next_allowed_at: float = 0.0
-    pending: tuple[int, str] | None = None
+    # Edits still to make, oldest first: (message id, text).
+    pending: list[tuple[int, str]] = field(default_factory=list)
     flusher: asyncio.Task[None] | None = None
+    # Held while a request to the chat is in flight, so an edit and a new message never go out together.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # What each status message shows now (an identical edit is refused by Telegram as "not modified").
+    shown: dict[int, str] = field(default_factory=dict)
 
 
 class StatusEditor:
-    """Edits status messages with at most one edit per interval per chat; the latest text wins."""
+    """Paces everything a worker sends to a chat: at most one edit or new message per interval per chat.
+
+    Status edits are queued and the latest text wins, except that the first stage of a status
+    message is always shown, so the patient sees the work start. New messages (feedback, answers)
+    wait for the chat's next slot through `sending`. `last_sent` may be shared with the handlers,
+    which record their own replies in it, so the first edit keeps its distance from the "queued" reply.
+    """
 
     def __init__(
         self,
@@ -51,63 +60,103 @@ class StatusEditor:
         *,
         min_interval_s: float = DEFAULT_EDIT_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
+        last_sent: dict[int, float] | None = None,
     ) -> None:
         """Remember the bot and the pacing."""
         self._bot = bot
         self._interval = min_interval_s
         self._clock = clock
         self._chats: dict[int, _ChatEdits] = {}
+        self._last_sent = last_sent if last_sent is not None else {}
+
+    def _chat(self, chat_id: int) -> _ChatEdits:
+        """The bookkeeping of a chat."""
+        return self._chats.setdefault(chat_id, _ChatEdits())
+
+    def _wait_s(self, chat_id: int) -> float:
+        """Seconds until the chat's next slot (0 or less: now)."""
+        last = self._last_sent.get(chat_id)
+        return 0.0 if last is None else last + self._interval - self._clock()
+
+    def _mark(self, chat_id: int, *, extra_s: float = 0.0) -> None:
+        """Record a request to the chat now (plus a wait Telegram asked for)."""
+        self._last_sent[chat_id] = max(self._last_sent.get(chat_id, 0.0), self._clock() + extra_s)
 
     async def update(self, chat_id: int, message_id: int, text: str) -> None:
-        """Show `text` in the status message now, or as soon as the chat's pace allows."""
-        chat = self._chats.setdefault(chat_id, _ChatEdits())
-        async with chat.lock:
-            chat.pending = (message_id, text)
-            wait = chat.next_allowed_at - self._clock()
-            if wait <= 0 and chat.flusher is None:
-                await self._flush(chat_id, chat)
-            elif chat.flusher is None:
-                chat.flusher = asyncio.create_task(self._flush_later(chat_id, chat, wait))
+        """Show `text` in the status message as soon as the chat's pace allows (never waits)."""
+        chat = self._chat(chat_id)
+        same = [entry for entry in chat.pending if entry[0] == message_id]
+        first = same[:1] if message_id not in chat.shown else []
+        chat.pending = [entry for entry in chat.pending if entry[0] != message_id] + first + [(message_id, text)]
+        self._start_flusher(chat_id, chat)
 
-    async def _flush_later(self, chat_id: int, chat: _ChatEdits, delay: float) -> None:
-        """Wait for the chat's next slot, then send the latest pending text."""
-        await asyncio.sleep(max(0.0, delay))
-        async with chat.lock:
-            chat.flusher = None
-            await self._flush(chat_id, chat)
+    async def finish(self, chat_id: int, message_id: int, text: str) -> None:
+        """Show a final status (replacing the message's queued edits) as soon as the chat's pace allows."""
+        chat = self._chat(chat_id)
+        chat.pending = [entry for entry in chat.pending if entry[0] != message_id] + [(message_id, text)]
+        self._start_flusher(chat_id, chat)
+
+    def _start_flusher(self, chat_id: int, chat: _ChatEdits) -> None:
+        """Make sure a task is sending the chat's queued edits."""
+        if chat.flusher is None:
+            chat.flusher = asyncio.create_task(self._flush(chat_id, chat), name=f"status-{chat_id}")
 
     async def _flush(self, chat_id: int, chat: _ChatEdits) -> None:
-        """Send the pending edit (caller holds the chat lock); progress never raises."""
-        if chat.pending is None:
+        """Send queued edits one slot apart until none are left."""
+        while True:
+            wait = self._wait_s(chat_id)
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            if not chat.pending:
+                chat.flusher = None
+                return
+            async with chat.lock:
+                if self._wait_s(chat_id) > 0 or not chat.pending:
+                    continue  # a new message took the slot meanwhile
+                message_id, text = chat.pending.pop(0)
+                await self._edit(chat_id, chat, message_id, text)
+
+    async def _edit(self, chat_id: int, chat: _ChatEdits, message_id: int, text: str) -> None:
+        """Edit one status message (caller holds the chat lock); progress never raises."""
+        if chat.shown.get(message_id) == text:
             return
-        message_id, text = chat.pending
-        chat.pending = None
-        chat.next_allowed_at = self._clock() + self._interval
+        self._mark(chat_id)
         try:
             await self._bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
         except RetryAfter as error:
-            chat.next_allowed_at = self._clock() + retry_after_seconds(error)
+            self._mark(chat_id, extra_s=retry_after_seconds(error) - self._interval)
         except (BadRequest, Forbidden) as error:
             # "message is not modified" / deleted / blocked: a status line is not worth failing for.
             logger.debug("status edit skipped in chat %s: %s", chat_id, type(error).__name__)
         except TelegramError as error:
             logger.info("status edit failed in chat %s: %s", chat_id, type(error).__name__)
+        else:
+            chat.shown[message_id] = text
+        # The request may have taken a while (Telegram's answer, a retry): the pace counts from its end.
+        self._mark(chat_id)
 
-    async def finish(self, chat_id: int, message_id: int, text: str) -> None:
-        """Send a final status now (cancelling a delayed edit), still respecting the pace."""
-        chat = self._chats.setdefault(chat_id, _ChatEdits())
-        if chat.flusher is not None:
-            chat.flusher.cancel()
-            chat.flusher = None
-        wait = chat.next_allowed_at - self._clock()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        async with chat.lock:
-            chat.pending = (message_id, text)
-            await self._flush(chat_id, chat)
+    @contextlib.asynccontextmanager
+    async def sending(self, chat_id: int) -> AsyncIterator[None]:
+        """Wait for the chat's next slot and hold it while the body sends one new message."""
+        chat = self._chat(chat_id)
+        while True:
+            wait = self._wait_s(chat_id)
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            async with chat.lock:
+                if self._wait_s(chat_id) > 0:
+                    continue
+                self._mark(chat_id)
+                try:
+                    yield
+                finally:
+                    self._mark(chat_id)
+                return
 
     async def close(self) -> None:
-        """Cancel delayed edits."""
+        """Cancel queued edits."""
         for chat in self._chats.values():
             if chat.flusher is not None:
                 chat.flusher.cancel()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -39,6 +40,9 @@ class Services:
     after_feedback: Callable[[Any, Any, Any], Awaitable[None]] | None = None
     # Delivers a freshly recorded alert to the therapist: (bot, alert).
     alert_notifier: Callable[[Any, Any], Awaitable[None]] | None = None
+    # When the bot last sent to each chat (time.monotonic()), shared by handlers and the in-process
+    # workers' StatusEditor so their messages and edits together keep Telegram's per-chat pace.
+    last_sent: dict[int, float] = field(default_factory=dict)
 
     async def db(self, function: Callable[..., T], /, **kwargs: Any) -> T:
         """Run one short database unit of work on a thread (never holding a transaction across an await)."""
@@ -64,6 +68,10 @@ class Services:
     def notify_work(self) -> None:
         """Wake in-process workers: a job was enqueued."""
         self.work_available.set()
+
+    def note_sent(self, chat_id: int) -> None:
+        """Record that a handler just sent a message to a chat (the workers' next edit there waits its turn)."""
+        self.last_sent[chat_id] = max(self.last_sent.get(chat_id, 0.0), time.monotonic())
 
 
 def build_services(settings: Settings, *, backend: VisionLanguageBackend | None = None) -> Services:

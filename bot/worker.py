@@ -25,7 +25,7 @@ from bot.services import Services
 from bot.video import VideoRejected
 from bot.vlm.backend import ModelError
 from storage import crud
-from storage.queue import ClaimedJob, JobKind
+from storage.queue import ClaimedJob, DeadJob, JobKind
 from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class WorkerPool:
         self.services = services
         self.bot = bot
         self.worker_id = worker_id or make_worker_id()
-        self.status = StatusEditor(bot)
+        self.status = StatusEditor(bot, last_sent=services.last_sent)
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         self._model_ready: asyncio.Task[None] | None = None
@@ -121,7 +121,7 @@ class WorkerPool:
             logger.info("job %s: cancelled after losing its lease", job.id)
             return
         except Exception as error:
-            outcome = self._classify(job, error)
+            outcome = await self._classify(job, error)
         finally:
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -136,12 +136,15 @@ class WorkerPool:
         )
         logger.warning("job %s attempt %d failed (%s) -> %s", job.id, job.attempt, error_code, state)
 
-    def _classify(self, job: ClaimedJob, error: Exception) -> tuple[str, bool, float | None]:
+    async def _classify(self, job: ClaimedJob, error: Exception) -> tuple[str, bool, float | None]:
         """Turn an exception into (error code, transient?, retry delay); never includes patient data."""
         name = type(error).__name__
         if isinstance(error, Forbidden):
-            # The patient blocked the bot: retrying cannot help.
-            asyncio.get_running_loop().create_task(self.services.db(crud.mark_blocked, user_id=job.user_id))
+            # The patient blocked the bot: retrying cannot help (marked before the job is dead, so no apology).
+            try:
+                await self.services.db(crud.mark_blocked, user_id=job.user_id)
+            except Exception as db_error:  # the job's own outcome must still be recorded
+                logger.warning("could not mark user %s blocked: %s", job.user_id, type(db_error).__name__)
             return "telegram_forbidden", False, None
         if isinstance(error, RetryAfter):
             return "telegram_retry_after", True, retry_after_seconds(error)
@@ -200,11 +203,12 @@ class WorkerPool:
         cutoff = utcnow() - timedelta(hours=services.settings.consent_wait_h)
         await services.db(crud.expire_unconsented_videos, older_than=cutoff)
 
-    async def _tell_patient_job_died(self, job: object) -> None:
+    async def _tell_patient_job_died(self, job: DeadJob) -> None:
         """A short apology replying to the video or question that could not be processed."""
         from bot.jobs import notify_dead_job
 
         try:
-            await notify_dead_job(self.services, self.bot, job)
+            async with self.status.sending(job.chat_id):
+                await notify_dead_job(self.services, self.bot, job, self.status)
         except TelegramError as error:
             logger.info("could not notify chat about dead job: %s", type(error).__name__)

@@ -121,6 +121,7 @@ async def on_video(update: Update, context: BotContext) -> None:
         return
     position = await asyncio.to_thread(services.queue.position, job_id)
     status = await reply(message, stage_text(tr, "queued", position=position))
+    services.note_sent(message.chat.id)
     await services.db(crud.set_status_message, video_id=video.id, message_id=status.message_id)
     services.notify_work()
 

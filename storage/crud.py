@@ -702,6 +702,17 @@ def erase_user(session: Session, *, user_id: int, store: VideoStore) -> list[str
     return deleted
 
 
+def delete_unreferenced_files(session: Session, *, paths: list[str], store: VideoStore) -> list[str]:
+    """Delete stored files and frame folders no video refers to (a job's output after its video was erased)."""
+    wanted = sorted({path for path in paths if path})
+    if not wanted:
+        return []
+    used = set(session.exec(select(Video.stored_path).where(col(Video.stored_path).in_(wanted))).all())
+    used |= set(session.exec(select(Video.frames_path).where(col(Video.frames_path).in_(wanted))).all())
+    session.commit()
+    return [rel for rel in wanted if rel not in used and store.delete(rel)]
+
+
 # -- alerts --------------------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -144,6 +145,11 @@ async def test_linked_therapist_gets_a_report_on_demand(bot_harness: BotHarness,
     photo = await api.wait_for_message(THERAPIST, lambda m: m.method == "sendPhoto", after=before, timeout=60)
     assert photo.file.data.startswith(b"\x89PNG")
     assert any(SECRET_NAME in m.text for m in api.sent_messages(THERAPIST)[before:] if m.text)
-    with Session(services.engine) as session:
-        actions = session.exec(select(AuditLog.action).where(AuditLog.actor_id == THERAPIST)).all()
+    # The read is recorded right after the chart is sent.
+    for _ in range(100):
+        with Session(services.engine) as session:
+            actions = session.exec(select(AuditLog.action).where(AuditLog.actor_id == THERAPIST)).all()
+        if "report" in actions:
+            break
+        await asyncio.sleep(0.05)
     assert "report" in actions

@@ -19,7 +19,7 @@ from bot.stages import stage_text
 from bot.video import VideoRejected
 from bot.vlm.prompts import ExerciseContext
 from bot.vlm.render import Markup, split_message
-from storage import crud
+from storage import crud, crud_therapist
 from storage.models import Assessment, Prescription, TurnStatus, User, Video, VideoStatus
 from storage.queue import ClaimedJob, DeadJob, JobKind
 
@@ -143,10 +143,11 @@ async def _assess(context: JobContext, video: Video, user: User | None, tr: Tran
         raise LeaseLost("video erased")
     await _show_stage(context, video, tr, "analysing")
     locale = services.locale_of(user)
+    prescriptions = await services.db(crud_therapist.active_prescriptions, patient_id=video.user_id)
     outcome = await services.assessment.assess(
         prepared.model_input(),
         locale=locale,
-        context=exercise_context(video, await active_prescription(services, video.user_id)),
+        context=exercise_context(video, prescriptions),
         cache_salt=f"user-{video.user_id}",
     )
     text = assessment_text(
@@ -168,16 +169,9 @@ async def _assess(context: JobContext, video: Video, user: User | None, tr: Tran
     )
 
 
-def exercise_context(video: Video, prescription: Prescription | None) -> ExerciseContext:
-    """What the prompt knows about the exercise: the caption and the active prescription."""
-    if prescription is None:
-        return ExerciseContext(hint=video.caption)
-    return ExerciseContext(hint=video.caption, prescribed_exercise=prescription.exercise, focus=prescription.focus)
-
-
-async def active_prescription(services: Services, user_id: int) -> Prescription | None:
-    """The patient's active prescription, if their therapist set one."""
-    return await services.db(crud.active_prescription, patient_id=user_id)
+def exercise_context(video: Video, prescriptions: list[Prescription]) -> ExerciseContext:
+    """What the prompt knows about the exercise: the caption and the active prescriptions."""
+    return ExerciseContext(hint=video.caption, prescribed=tuple((p.exercise, p.focus) for p in prescriptions))
 
 
 async def _deliver_assessment(context: JobContext, video: Video, assessment: Assessment) -> None:
@@ -262,7 +256,14 @@ async def run_answer_job(context: JobContext) -> None:
     async with chat_action(context.bot, turn.chat_id, ChatAction.TYPING):
         if turn.answer is None:
             text, status = await _answer_text(context, video, turn, tr, services.locale_of(user))
-            await services.db(crud.save_turn_answer, turn_id=turn.id, answer=text, status=status)
+            # A question the model could not answer goes to the therapist's weekly summary.
+            await services.db(
+                crud.save_turn_answer,
+                turn_id=turn.id,
+                answer=text,
+                status=status,
+                needs_therapist=status == TurnStatus.FAILED,
+            )
             turn.answer = text
         chunks = split_message(turn.answer, markup=Markup.PLAIN)
         sent = await _send_chunks(
@@ -298,8 +299,9 @@ async def _answer_text(context: JobContext, video: Video, turn: Any, tr: Transla
         turns=turns,
         cache_salt=f"user-{video.user_id}",
     )
-    text = outcome.text or tr.gettext("I could not answer that from this video. Could you ask it another way?")
-    return text, TurnStatus.ANSWERED
+    if outcome.text:
+        return outcome.text, TurnStatus.ANSWERED
+    return tr.gettext("I could not answer that from this video. Could you ask it another way?"), TurnStatus.FAILED
 
 
 async def notify_dead_job(services: Services, bot: Bot, job: DeadJob, status: StatusEditor | None = None) -> None:

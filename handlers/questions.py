@@ -36,6 +36,16 @@ async def on_text(update: Update, context: BotContext) -> None:
     tr = translator_for(update, context, user)
     # Red flags come first, also before consent: someone who fell is told to get help, not shown the terms.
     if await handle_safety(update, context, user, message.text):
+        if user.consented_at is not None and (video := await _target_video(context, message, user.id)):
+            # Kept for the therapist's weekly summary ("questions that need you"); never sent to the model.
+            await services.db(
+                crud.record_escalated_question,
+                video_id=video.id,
+                user_id=user.id,
+                chat_id=message.chat.id,
+                question_message_id=message.message_id,
+                question=message.text,
+            )
         return
     if user.consented_at is None:
         await send_greeting(message, tr, consented=False)

@@ -144,12 +144,14 @@ async def consent(update: Update, context: BotContext) -> None:
     await context.bot.send_message(
         chat_id=chat_id, text=tr.gettext("Thank you! Send me a video of your exercise whenever you are ready.")
     )
+    services.note_sent(chat_id)
     for video in waiting:
         status = await context.bot.send_message(
             chat_id=video.chat_id,
             text=stage_text(tr, "queued"),
             reply_parameters=ReplyParameters(message_id=video.message_id, allow_sending_without_reply=True),
         )
+        services.note_sent(video.chat_id)
         await services.db(crud.set_status_message, video_id=video.id, message_id=status.message_id)
     if waiting:
         services.notify_work()

@@ -96,6 +96,16 @@ async def on_video(update: Update, context: BotContext) -> None:
         return
     if message.caption and await handle_safety(update, context, user, message.caption):
         return
+    if user.plan_paused_at is not None:
+        # After a reported fall nothing is assessed until the therapist has reviewed it.
+        await reply(
+            message,
+            tr.gettext(
+                "Your exercise plan is paused after the fall you reported, so I will not look at new videos "
+                "until your therapist has reviewed it. Please rest until then."
+            ),
+        )
+        return
     video, job_id, created = await services.db(
         crud.record_video_with_job,
         user=user,

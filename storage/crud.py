@@ -397,16 +397,6 @@ def video_by_message(session: Session, *, chat_id: int, message_id: int) -> Vide
 # -- assessments -------------------------------------------------------------------------------
 
 
-def active_prescription(session: Session, *, patient_id: int) -> Prescription | None:
-    """Return the patient's newest active prescription, if any."""
-    statement = (
-        select(Prescription)
-        .where(Prescription.patient_id == patient_id, col(Prescription.active).is_(True))
-        .order_by(col(Prescription.id).desc())
-    )
-    return session.exec(statement).first()
-
-
 def video_of_assessment(session: Session, *, assessment_id: int) -> Video | None:
     """The video an assessment belongs to."""
     assessment = session.get(Assessment, assessment_id)
@@ -540,6 +530,31 @@ def record_turn_with_job(
     turn = session.get(Turn, turn_id)
     assert turn is not None
     return turn, job_id, True
+
+
+def record_escalated_question(
+    session: Session, *, video_id: int, user_id: int, chat_id: int, question_message_id: int, question: str
+) -> Turn | None:
+    """Record a question answered with the safety message, for the therapist (once per message)."""
+    turns = Turn.__table__  # type: ignore[attr-defined]
+    statement = (
+        dialect_insert(_dialect(session), turns)
+        .values(
+            video_id=video_id,
+            user_id=user_id,
+            chat_id=chat_id,
+            question_message_id=question_message_id,
+            question=question,
+            status=TurnStatus.SAFETY,
+            needs_therapist=True,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["chat_id", "question_message_id"])
+        .returning(turns.c.id)
+    )
+    turn_id = session.exec(statement).scalar_one_or_none()
+    session.commit()
+    return None if turn_id is None else session.get(Turn, turn_id)
 
 
 def get_turn(session: Session, *, turn_id: int) -> Turn | None:

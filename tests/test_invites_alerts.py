@@ -16,7 +16,7 @@ from bot.alerts import judge_pain
 from bot.config import Settings
 from bot.invites import token_hash
 from storage import crud
-from storage.models import Alert, AlertKind, Invite, User
+from storage.models import Alert, AlertKind, Invite, Turn, User
 from storage.types import utcnow
 from tests.fakes.botapi import FakeBotApi
 from tests.fixtures.bot import BotHarness, make_bot_settings
@@ -146,6 +146,11 @@ async def test_red_flag_text_alerts_the_right_therapist_once(
     if alerts[0].kind == AlertKind.FALL:
         with Session(services.engine) as session:
             assert session.get(User, PATIENT).plan_paused_at is not None
+        video = api.user_sends_video(patient, b"not even looked at", duration=4)
+        paused = await api.wait_for_message(
+            PATIENT, lambda m: m.reply_to_message_id == video["message_id"], timeout=SLOW
+        )
+        assert "paused" in paused.text and api.downloads == []
         await command(api, tess, f"/resume {PATIENT}")
         with Session(services.engine) as session:
             assert session.get(User, PATIENT).plan_paused_at is None
@@ -205,3 +210,23 @@ async def test_unlinked_patient_red_flag_is_recorded_without_a_therapist(bot_har
             break
         await asyncio.sleep(0.05)
     assert alert is not None and alert.therapist_id is None and alert.kind == AlertKind.RED_FLAG
+
+
+async def test_red_flag_question_about_a_video_is_kept_for_the_therapist(
+    bot_harness: BotHarness, therapists: tuple[dict, dict], clip_small: Clip
+) -> None:
+    """A question answered with the safety message is recorded as needing the therapist, not sent to the model."""
+    api, services = bot_harness.api, bot_harness.services
+    tess, _ = therapists
+    patient = api.make_user(PATIENT, "Pat", "en")
+    await link_patient(api, tess, patient)
+    await _feedback_with_pain_keyboard(api, patient, clip_small)
+    message = api.user_sends_text(patient, "my leg went numb at 0:02, is that normal?")
+    await api.wait_for_message(PATIENT, lambda m: m.reply_to_message_id == message["message_id"], timeout=SLOW)
+    for _ in range(100):
+        with Session(services.engine) as session:
+            turn = session.exec(select(Turn)).first()
+        if turn is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert turn is not None and turn.needs_therapist and turn.status == "safety" and turn.answer is None

@@ -46,19 +46,20 @@ def language_name(locale: str) -> str:
 
 @dataclass(frozen=True)
 class ExerciseContext:
-    """What we know about the exercise before looking: the patient's hint and the prescription."""
+    """What we know about the exercise before looking: the patient's hint and the prescribed exercises."""
 
     hint: str | None = None
-    prescribed_exercise: str | None = None
-    focus: str | None = None
+    # (exercise, focus points) for each exercise the therapist prescribed.
+    prescribed: tuple[tuple[str, str | None], ...] = ()
 
     def describe(self) -> str:
         """Sentences for the prompt, or an empty string when nothing is known."""
         parts = []
-        if self.prescribed_exercise:
-            parts.append(f"Their therapist prescribed this exercise: {self.prescribed_exercise}.")
-        if self.focus:
-            parts.append(f"The therapist asked to watch especially: {self.focus}.")
+        if self.prescribed:
+            items = [
+                f"{exercise} (watch especially: {focus})" if focus else exercise for exercise, focus in self.prescribed
+            ]
+            parts.append(f"Their therapist prescribed: {'; '.join(items)}. The video may show any one of these.")
         if self.hint:
             parts.append(f"The patient says the exercise is: {self.hint}.")
         return " ".join(parts)

@@ -63,19 +63,15 @@ async def post_shutdown(application: BotApplication) -> None:
 
 
 def wire_therapist_side(services: Services) -> None:
-    """Connect the hooks the patient side calls: the pain keyboard after feedback, alert delivery."""
+    """Connect the hooks the patient side calls: the pain question under feedback, alert delivery."""
     from bot.alerts import raise_alert
-    from bot.pain import send_pain_keyboard
-
-    async def after_feedback(bot: Any, video: Any, assessment: Any) -> None:
-        """Ask for the pain level once the feedback is delivered."""
-        await send_pain_keyboard(services, bot, video, assessment)
+    from bot.pain import pain_footer
 
     async def alert_notifier(bot: Any, alert: Any) -> None:
         """Act on a new alert and tell the therapist."""
         await raise_alert(services, bot, alert)
 
-    services.after_feedback = after_feedback
+    services.feedback_footer = pain_footer
     services.alert_notifier = alert_notifier
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from telegram import Bot, Message, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ChatAction, ParseMode
 
 from bot.i18n import Translator
@@ -18,7 +19,7 @@ from bot.services import Services
 from bot.stages import stage_text
 from bot.video import VideoRejected
 from bot.vlm.prompts import ExerciseContext
-from bot.vlm.render import Markup, split_message
+from bot.vlm.render import TELEGRAM_TEXT_LIMIT, Markup, split_message, utf16_len
 from storage import crud, crud_therapist
 from storage.models import Assessment, Prescription, TurnStatus, User, Video, VideoStatus
 from storage.queue import ClaimedJob, DeadJob, JobKind
@@ -56,16 +57,26 @@ def _reply_to(message_id: int) -> ReplyParameters:
 
 
 async def _send_chunks(
-    context: JobContext, *, chat_id: int, chunks: list[str], reply_to: int, parse_mode: str | None
+    context: JobContext,
+    *,
+    chat_id: int,
+    chunks: list[str],
+    reply_to: int,
+    parse_mode: str | None,
+    reply_markup: InlineKeyboardMarkup | None = None,
 ) -> list[Message]:
-    """Send message chunks in order, each replying to the patient's message."""
+    """Send message chunks in order, each replying to the patient's message; the markup goes on the last."""
     sent = []
-    for chunk in chunks:
+    for index, chunk in enumerate(chunks):
         async with context.status.sending(chat_id):
             await context.ensure_lease()
             sent.append(
                 await context.bot.send_message(
-                    chat_id=chat_id, text=chunk, parse_mode=parse_mode, reply_parameters=_reply_to(reply_to)
+                    chat_id=chat_id,
+                    text=chunk,
+                    parse_mode=parse_mode,
+                    reply_parameters=_reply_to(reply_to),
+                    reply_markup=reply_markup if index == len(chunks) - 1 else None,
                 )
             )
     return sent
@@ -174,31 +185,44 @@ def exercise_context(video: Video, prescriptions: list[Prescription]) -> Exercis
     return ExerciseContext(hint=video.caption, prescribed=tuple((p.exercise, p.focus) for p in prescriptions))
 
 
-async def _deliver_assessment(context: JobContext, video: Video, assessment: Assessment) -> None:
-    """Send the feedback as new messages replying to the video, recording each one."""
+def _with_footer(chunks: list[str], footer: str) -> list[str]:
+    """Append the footer (already escaped) to the last chunk, or as its own chunk when it would not fit."""
+    if not footer:
+        return chunks
+    joined = f"{chunks[-1]}\n\n{footer}"
+    if utf16_len(joined) <= TELEGRAM_TEXT_LIMIT:
+        return [*chunks[:-1], joined]
+    return [*chunks, footer]
+
+
+async def _deliver_assessment(context: JobContext, video: Video, assessment: Assessment, tr: Translator) -> None:
+    """Send the feedback as new messages replying to the video, recording each one.
+
+    What follows the feedback (the pain question and its keyboard) rides on its last message, so a
+    delivery costs the chat one message per chunk and no more.
+    """
     services = context.services
     await context.stage("delivering")
-    chunks = split_message(assessment.text, markup=Markup.HTML)
+    footer, markup = "", None
+    if services.feedback_footer is not None:
+        footer_text, markup = services.feedback_footer(tr, assessment)
+        footer = html.escape(footer_text, quote=False)
+    chunks = _with_footer(split_message(assessment.text, markup=Markup.HTML), footer)
     already = list(assessment.delivered_message_ids or [])
-    for chunk in chunks[len(already) :]:
+    for index, chunk in enumerate(chunks[len(already) :], start=len(already)):
         sent = await _send_chunks(
-            context, chat_id=video.chat_id, chunks=[chunk], reply_to=video.message_id, parse_mode=ParseMode.HTML
+            context,
+            chat_id=video.chat_id,
+            chunks=[chunk],
+            reply_to=video.message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup if index == len(chunks) - 1 else None,
         )
         already = await services.db(
             crud.add_delivered_message, assessment_id=assessment.id, message_id=sent[0].message_id
         )
     await services.db(crud.mark_assessment_delivered, assessment_id=assessment.id, message_ids=already)
     await services.db(crud.set_video_status, video_id=video.id, status=VideoStatus.ASSESSED)
-    # What follows replies to the feedback just sent, so the hook sees its message ids.
-    assessment.delivered_message_ids = already
-    await after_feedback(context, video, assessment)
-
-
-async def after_feedback(context: JobContext, video: Video, assessment: Assessment) -> None:
-    """Hook for what follows delivered feedback (the therapist side adds the pain keyboard)."""
-    if context.services.after_feedback is not None:
-        async with context.status.sending(video.chat_id):
-            await context.services.after_feedback(context.bot, video, assessment)
 
 
 async def _reject(context: JobContext, video: Video, tr: Translator, rejected: VideoRejected) -> None:
@@ -239,7 +263,7 @@ async def run_assess_job(context: JobContext) -> None:
                 await _reject(context, video, tr, rejected)
                 return
         if assessment.delivered_at is None:
-            await _deliver_assessment(context, video, assessment)
+            await _deliver_assessment(context, video, assessment, tr)
     if message_id := await _status_message_id(context, video):
         await context.status.finish(video.chat_id, message_id, stage_text(tr, "done"))
 

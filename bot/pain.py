@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.alerts import PAIN_BASELINE_REPORTS, PAIN_BASELINE_WINDOW, PainFinding, deliver_alert, judge_pain
+from bot.i18n import Translator
 from bot.services import Services
 from storage import crud, crud_therapist
-from storage.models import Assessment, User, Video
+from storage.models import Assessment, User
 from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -35,18 +36,10 @@ def pain_keyboard(assessment_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([buttons[:6], buttons[6:]])
 
 
-async def send_pain_keyboard(services: Services, bot: Bot, video: Video, assessment: Assessment) -> None:
-    """After feedback: ask for the pain level with one tap (replying to the feedback)."""
-    user = await services.db(crud.get_user, user_id=video.user_id)
-    tr = services.translator(user)
-    delivered = list(assessment.delivered_message_ids or [])
-    reply_to = delivered[-1] if delivered else video.message_id
-    await bot.send_message(
-        chat_id=video.chat_id,
-        text=tr.gettext("How much pain do you feel right now? 0 means none, 10 the worst you can imagine."),
-        reply_markup=pain_keyboard(assessment.id or 0),
-        reply_parameters=ReplyParameters(message_id=reply_to, allow_sending_without_reply=True),
-    )
+def pain_footer(tr: Translator, assessment: Assessment) -> tuple[str, InlineKeyboardMarkup]:
+    """The pain question and its one-tap keyboard, carried by the last feedback message."""
+    question = tr.gettext("How much pain do you feel right now? 0 means none, 10 the worst you can imagine.")
+    return question, pain_keyboard(assessment.id or 0)
 
 
 async def record_pain_tap(services: Services, bot: Bot, *, user: User, assessment_id: int, score: int) -> PainOutcome:

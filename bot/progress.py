@@ -17,8 +17,10 @@ from telegram.warnings import PTBDeprecationWarning
 
 logger = logging.getLogger(__name__)
 
-# Telegram allows about one message per second per chat, and edits count; stay under it.
+# Telegram allows about one message per second per chat, and edits count: requests to one chat go
+# at least SEND_INTERVAL_S apart, and status edits (which only show progress) at most one per 1.5 s.
 DEFAULT_EDIT_INTERVAL_S = 1.5
+SEND_INTERVAL_S = 1.05
 # A chat action shows for five seconds; renew it a little earlier.
 CHAT_ACTION_RENEW_S = 4.0
 
@@ -43,10 +45,12 @@ class _ChatEdits:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # What each status message shows now (an identical edit is refused by Telegram as "not modified").
     shown: dict[int, str] = field(default_factory=dict)
+    # When the last status edit to this chat was made (time.monotonic()).
+    last_edit: float | None = None
 
 
 class StatusEditor:
-    """Paces everything a worker sends to a chat: at most one edit or new message per interval per chat.
+    """Paces what a worker sends to a chat: requests a second apart, status edits at most one per 1.5 s.
 
     Status edits are queued and the latest text wins, except that the first stage of a status
     message is always shown, so the patient sees the work start. New messages (feedback, answers)
@@ -59,12 +63,14 @@ class StatusEditor:
         bot: Bot,
         *,
         min_interval_s: float = DEFAULT_EDIT_INTERVAL_S,
+        send_interval_s: float = SEND_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
         last_sent: dict[int, float] | None = None,
     ) -> None:
         """Remember the bot and the pacing."""
         self._bot = bot
         self._interval = min_interval_s
+        self._send_interval = min(send_interval_s, min_interval_s)
         self._clock = clock
         self._chats: dict[int, _ChatEdits] = {}
         self._last_sent = last_sent if last_sent is not None else {}
@@ -73,10 +79,15 @@ class StatusEditor:
         """The bookkeeping of a chat."""
         return self._chats.setdefault(chat_id, _ChatEdits())
 
-    def _wait_s(self, chat_id: int) -> float:
-        """Seconds until the chat's next slot (0 or less: now)."""
+    def _wait_s(self, chat_id: int, *, edit: bool = False) -> float:
+        """Seconds until the chat's next slot for a new message or (stricter) an edit; 0 or less: now."""
+        now = self._clock()
         last = self._last_sent.get(chat_id)
-        return 0.0 if last is None else last + self._interval - self._clock()
+        wait = 0.0 if last is None else last + self._send_interval - now
+        last_edit = self._chat(chat_id).last_edit
+        if edit and last_edit is not None:
+            wait = max(wait, last_edit + self._interval - now)
+        return wait
 
     def _mark(self, chat_id: int, *, extra_s: float = 0.0) -> None:
         """Record a request to the chat now (plus a wait Telegram asked for)."""
@@ -104,7 +115,7 @@ class StatusEditor:
     async def _flush(self, chat_id: int, chat: _ChatEdits) -> None:
         """Send queued edits one slot apart until none are left."""
         while True:
-            wait = self._wait_s(chat_id)
+            wait = self._wait_s(chat_id, edit=True)
             if wait > 0:
                 await asyncio.sleep(wait)
                 continue
@@ -112,7 +123,7 @@ class StatusEditor:
                 chat.flusher = None
                 return
             async with chat.lock:
-                if self._wait_s(chat_id) > 0 or not chat.pending:
+                if self._wait_s(chat_id, edit=True) > 0 or not chat.pending:
                     continue  # a new message took the slot meanwhile
                 message_id, text = chat.pending.pop(0)
                 await self._edit(chat_id, chat, message_id, text)
@@ -122,6 +133,7 @@ class StatusEditor:
         if chat.shown.get(message_id) == text:
             return
         self._mark(chat_id)
+        chat.last_edit = self._clock()
         try:
             await self._bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
         except RetryAfter as error:

@@ -36,8 +36,9 @@ class Services:
     assessment: AssessmentService
     # Set when a handler enqueues work, so in-process workers start at once instead of polling.
     work_available: asyncio.Event = field(default_factory=asyncio.Event)
-    # What follows delivered feedback (the therapist side adds the pain keyboard): (bot, video, assessment).
-    after_feedback: Callable[[Any, Any, Any], Awaitable[None]] | None = None
+    # What the last feedback message carries below the feedback (the pain question and its keyboard):
+    # (translator, assessment) -> (plain text, reply markup).
+    feedback_footer: Callable[[Any, Any], tuple[str, Any]] | None = None
     # Delivers a freshly recorded alert to the therapist: (bot, alert).
     alert_notifier: Callable[[Any, Any], Awaitable[None]] | None = None
     # When the bot last sent to each chat (time.monotonic()), shared by handlers and the in-process

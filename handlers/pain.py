@@ -25,8 +25,9 @@ async def pain_tap(update: Update, context: BotContext) -> None:
         await query.answer()
         return
     outcome = await record_pain_tap(services, context.bot, user=user, assessment_id=assessment_id, score=score)
-    await query.answer(tr.gettext("Noted: %(score)s/10.", score=score))
-    await query.edit_message_text(tr.gettext("Pain noted: %(score)s/10. Thank you.", score=score))
+    await query.answer(tr.gettext("Pain noted: %(score)s/10. Thank you.", score=score))
+    # The keyboard sits under the feedback: remove it, keep the feedback text.
+    await query.edit_message_reply_markup(reply_markup=None)
     if outcome.finding is not None:
         hit = SafetyHit(
             kind=SafetyKind.SEVERE_PAIN, category="severe_pain", severity=outcome.finding.severity, language=tr.locale

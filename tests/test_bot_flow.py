@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tests.fakes.botapi import FakeBotApi
@@ -45,9 +47,13 @@ async def test_consent_video_feedback_and_question(bot_harness: BotHarness, clip
     )
     # The tiny model's words are gibberish: assert that feedback arrived, not what it says.
     assert feedback.text.strip()
-    status_texts = [edit.text for edit in api.edits(1001) if edit.text]
-    assert any("Downloading" in t for t in status_texts)
     await api.wait_for(lambda: any("Done" in (e.text or "") for e in api.edits(1001)), timeout=10)
+    status_edits = [edit for edit in api.edits(1001) if edit.text]
+    # Stages faster than the pace are coalesced (the latest wins); "Done" comes last, edits 1.5 s apart.
+    assert "Done" in status_edits[-1].text
+    edit_times = [call.ts for call in api.calls if call.method == "editMessageText"]
+    assert all(later - earlier >= 1.45 for earlier, later in itertools.pairwise(edit_times))
+    assert "How much pain" in feedback.text and any(c.startswith("pain:") for c in feedback.callback_data)
 
     question = api.user_sends_text(alice, "what about 0:02?")
     answer = await api.wait_for_message(

@@ -69,7 +69,10 @@ async def test_red_flag_gets_safety_message_and_alert_without_model(
     assert calls.started == 0
     [alert] = read_rows(url, Alert)
     assert (alert.patient_id, alert.kind) == (4001, AlertKind.FALL)
-    assert read_rows(url, Turn) == []
+    # Kept for the therapist, never answered by the model: no answer, no job.
+    await api.wait_for(lambda: read_rows(url, Turn), timeout=5)
+    [turn] = read_rows(url, Turn)
+    assert (turn.status, turn.needs_therapist, turn.answer) == ("safety", True, None)
     assert len(read_rows(url, Job)) == 1  # only the video's
     assert api.violations == []
 

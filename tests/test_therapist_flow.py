@@ -84,7 +84,7 @@ async def test_admin_therapist_invite_plan_videos_pain_summary(
     assert focus.callback_data and sessions.callback_data
     api.user_presses_button(therapist, sessions, "rx_n:3")
     await api.wait_for(lambda: any("Squat" in (e.text or "") for e in api.edits(THERAPIST)), timeout=SLOW)
-    plan = await command(api, patient, "/plan")
+    plan = await command(api, patient, "/plan", lambda m: "Squat to a chair" in m.text)
     assert "Squat to a chair" in plan.text and "knees over toes" in plan.text  # type: ignore[attr-defined]
 
     for score in (3, 4):

@@ -246,6 +246,7 @@ async def run_config(
         if pool is None or not hasattr(pool.status, "_interval"):
             raise SystemExit("--pace: this StatusEditor has no _interval to override")
         pool.status._interval = pace
+        pool.status._send_interval = min(pace, pool.status._send_interval)
     patches: list[tuple[Any, str, Any]] = []
     lag = LoopLag()
     try:

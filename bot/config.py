@@ -56,7 +56,10 @@ class Settings(BaseSettings):
     consent_wait_h: float = Field(default=24.0, gt=0)
 
     # Workers and queue
-    workers: int = Field(default=2, ge=1)
+    # Four keep the model busy while others download, sample and deliver (bench/bench_worker.py).
+    workers: int = Field(default=4, ge=1)
+    # Jobs of one chat in flight at once: a patient who sends many videos cannot starve the others.
+    per_chat_jobs: int = Field(default=1, ge=1)
     # `rehab-bot run` also runs workers unless this is off (then `rehab-bot worker` processes do the work).
     run_workers: bool = True
     job_lease_s: float = Field(default=45.0, gt=0)

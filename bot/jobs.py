@@ -253,6 +253,10 @@ async def run_assess_job(context: JobContext) -> None:
         return
     if assessment is None:
         await context.services.db(crud.set_video_status, video_id=video.id, status=VideoStatus.PROCESSING)
+    previous = await context.services.db(crud.job_stage, job_id=context.job.id)
+    if previous not in (None, "queued") and (message_id := await _status_message_id(context, video)):
+        # A retry (after a crash or a restart): the status may already show the stage the last attempt reached.
+        context.status.assume_shown(video.chat_id, message_id, stage_text(tr, previous))
     async with chat_action(context.bot, video.chat_id, ChatAction.TYPING):
         if assessment is None:
             await _show_stage(context, video, tr, "downloading")

@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 # at least SEND_INTERVAL_S apart, and status edits (which only show progress) at most one per 1.5 s.
 DEFAULT_EDIT_INTERVAL_S = 1.5
 SEND_INTERVAL_S = 1.05
+# A stage is shown only once work has gone on this long: a quick job goes from "queued" to its
+# feedback without status edits that would only delay the feedback in the chat's message budget.
+STAGE_SETTLE_S = 1.5
 # A chat action shows for five seconds; renew it a little earlier.
 CHAT_ACTION_RENEW_S = 4.0
 
@@ -38,8 +41,8 @@ def retry_after_seconds(error: RetryAfter) -> float:
 class _ChatEdits:
     """Edit bookkeeping for one chat."""
 
-    # Edits still to make, oldest first: (message id, text).
-    pending: list[tuple[int, str]] = field(default_factory=list)
+    # Edits still to make, oldest first: (message id, text, final).
+    pending: list[tuple[int, str, bool]] = field(default_factory=list)
     flusher: asyncio.Task[None] | None = None
     # Held while a request to the chat is in flight, so an edit and a new message never go out together.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -47,15 +50,18 @@ class _ChatEdits:
     shown: dict[int, str] = field(default_factory=dict)
     # When the last status edit to this chat was made (time.monotonic()).
     last_edit: float | None = None
+    # When each status message first got a stage to show (its edits wait STAGE_SETTLE_S from then).
+    first_update: dict[int, float] = field(default_factory=dict)
 
 
 class StatusEditor:
     """Paces what a worker sends to a chat: requests a second apart, status edits at most one per 1.5 s.
 
-    Status edits are queued and the latest text wins, except that the first stage of a status
-    message is always shown, so the patient sees the work start. New messages (feedback, answers)
-    wait for the chat's next slot through `sending`. `last_sent` may be shared with the handlers,
-    which record their own replies in it, so the first edit keeps its distance from the "queued" reply.
+    Status edits are queued and the latest text wins; a stage is shown once the work has gone on
+    for STAGE_SETTLE_S, so quick jobs spend the chat's message budget on their feedback instead.
+    New messages (feedback, answers) wait for the chat's next slot through `sending`. `last_sent`
+    may be shared with the handlers, which record their own replies in it, so the first edit keeps
+    its distance from the "queued" reply.
     """
 
     def __init__(
@@ -66,6 +72,7 @@ class StatusEditor:
         send_interval_s: float = SEND_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
         last_sent: dict[int, float] | None = None,
+        settle_s: float = STAGE_SETTLE_S,
     ) -> None:
         """Remember the bot and the pacing."""
         self._bot = bot
@@ -74,6 +81,7 @@ class StatusEditor:
         self._clock = clock
         self._chats: dict[int, _ChatEdits] = {}
         self._last_sent = last_sent if last_sent is not None else {}
+        self._settle = settle_s
 
     def _chat(self, chat_id: int) -> _ChatEdits:
         """The bookkeeping of a chat."""
@@ -84,27 +92,37 @@ class StatusEditor:
         now = self._clock()
         last = self._last_sent.get(chat_id)
         wait = 0.0 if last is None else last + self._send_interval - now
-        last_edit = self._chat(chat_id).last_edit
-        if edit and last_edit is not None:
-            wait = max(wait, last_edit + self._interval - now)
+        chat = self._chat(chat_id)
+        if edit and chat.last_edit is not None:
+            wait = max(wait, chat.last_edit + self._interval - now)
+        if edit and chat.pending:
+            wait = max(wait, self._ready_at(chat, chat.pending[0]) - now)
         return wait
+
+    def _ready_at(self, chat: _ChatEdits, entry: tuple[int, str, bool]) -> float:
+        """When a queued edit may go out: a final status at once, a stage once the work has settled."""
+        message_id, _, final = entry
+        return 0.0 if final else chat.first_update.get(message_id, 0.0) + self._settle
 
     def _mark(self, chat_id: int, *, extra_s: float = 0.0) -> None:
         """Record a request to the chat now (plus a wait Telegram asked for)."""
         self._last_sent[chat_id] = max(self._last_sent.get(chat_id, 0.0), self._clock() + extra_s)
 
+    def assume_shown(self, chat_id: int, message_id: int, text: str) -> None:
+        """Note what a status message already shows (set by an earlier process), so it is not sent again."""
+        self._chat(chat_id).shown.setdefault(message_id, text)
+
     async def update(self, chat_id: int, message_id: int, text: str) -> None:
         """Show `text` in the status message as soon as the chat's pace allows (never waits)."""
         chat = self._chat(chat_id)
-        same = [entry for entry in chat.pending if entry[0] == message_id]
-        first = same[:1] if message_id not in chat.shown else []
-        chat.pending = [entry for entry in chat.pending if entry[0] != message_id] + first + [(message_id, text)]
+        chat.first_update.setdefault(message_id, self._clock())
+        chat.pending = [entry for entry in chat.pending if entry[0] != message_id] + [(message_id, text, False)]
         self._start_flusher(chat_id, chat)
 
     async def finish(self, chat_id: int, message_id: int, text: str) -> None:
         """Show a final status (replacing the message's queued edits) as soon as the chat's pace allows."""
         chat = self._chat(chat_id)
-        chat.pending = [entry for entry in chat.pending if entry[0] != message_id] + [(message_id, text)]
+        chat.pending = [entry for entry in chat.pending if entry[0] != message_id] + [(message_id, text, True)]
         self._start_flusher(chat_id, chat)
 
     def _start_flusher(self, chat_id: int, chat: _ChatEdits) -> None:
@@ -125,7 +143,7 @@ class StatusEditor:
             async with chat.lock:
                 if self._wait_s(chat_id, edit=True) > 0 or not chat.pending:
                     continue  # a new message took the slot meanwhile
-                message_id, text = chat.pending.pop(0)
+                message_id, text, _ = chat.pending.pop(0)
                 await self._edit(chat_id, chat, message_id, text)
 
     async def _edit(self, chat_id: int, chat: _ChatEdits, message_id: int, text: str) -> None:

@@ -85,6 +85,7 @@ def build_services(settings: Settings, *, backend: VisionLanguageBackend | None 
             engine,
             lease_s=settings.job_lease_s,
             max_attempts=settings.max_attempts,
+            per_chat_cap=settings.per_chat_jobs,
             backoff_base_s=settings.retry_backoff_s,
             backoff_cap_s=settings.retry_backoff_cap_s,
         ),

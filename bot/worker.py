@@ -129,6 +129,8 @@ class WorkerPool:
         if outcome is None:
             if not await asyncio.to_thread(self.services.queue.complete, job):
                 logger.info("job %s finished but its lease was gone", job.id)
+            # The chat's next job (held back by the per-chat cap) is claimable now: wake an idle slot.
+            self.services.notify_work()
             return
         error_code, transient, retry_after = outcome
         state = await asyncio.to_thread(

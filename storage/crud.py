@@ -164,6 +164,12 @@ def mark_blocked(session: Session, *, user_id: int) -> bool:
 # -- videos ------------------------------------------------------------------------------------
 
 
+def job_stage(session: Session, *, job_id: int) -> str | None:
+    """The stage a job last recorded (an earlier attempt's, until this one records its own)."""
+    job = session.get(Job, job_id)
+    return None if job is None else job.stage
+
+
 def get_video(session: Session, *, video_id: int) -> Video | None:
     """Return the video with this id."""
     return session.get(Video, video_id)

@@ -211,6 +211,7 @@ class Job(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, sa_type=String(128))
     lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The last stage an attempt recorded (kept across retries; `state` says whether the job runs).
     stage: str | None = Field(default="queued", sa_type=String(32))
     last_error: str | None = Field(default=None, sa_type=Text)
     errors: list[dict[str, Any]] = Field(default_factory=list, sa_type=_json())

@@ -413,7 +413,7 @@ class JobQueue:
         }
         if retry:
             delay = self.backoff_s(job.attempt) if retry_after_s is None else max(0.0, retry_after_s)
-            values.update(state=JobState.FAILED.value, stage="queued", lease_owner=None, run_at=tick.plus(delay))
+            values.update(state=JobState.FAILED.value, lease_owner=None, run_at=tick.plus(delay))
             new_state = JobState.FAILED
         else:
             values.update(state=JobState.DEAD.value, finished_at=tick.now)
@@ -433,7 +433,6 @@ class JobQueue:
             .values(
                 state=JobState.QUEUED.value,
                 attempt=jobs.c.attempt - 1,
-                stage="queued",
                 lease_owner=None,
                 lease_expires_at=None,
                 updated_at=tick.now,
@@ -488,7 +487,6 @@ class JobQueue:
             .values(
                 state=case((spent, JobState.DEAD.value), else_=JobState.QUEUED.value),
                 finished_at=case((spent, tick.now), else_=null()),
-                stage="queued",
                 lease_owner=None,
                 lease_expires_at=None,
                 last_error="lease expired",

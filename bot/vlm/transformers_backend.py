@@ -153,6 +153,9 @@ class TransformersBackend:
                 "do_sample_frames": False,
                 "cap_pixels_per_frame": self.sampling.cap_pixels_per_frame,
             }
+            if self._device.startswith("cuda"):
+                # Normalising and patchifying tens of frames is far cheaper on the GPU than on a few CPU cores.
+                kwargs["videos_kwargs"]["device"] = self._device
         inputs = self._processor(**kwargs)
         input_ids = inputs["input_ids"][0]
         decoded = self._processor.tokenizer.decode(input_ids, skip_special_tokens=False)

@@ -487,6 +487,39 @@ def mark_assessment_delivered(session: Session, *, assessment_id: int, message_i
 # -- follow-up turns ---------------------------------------------------------------------------
 
 
+def _insert_turn(
+    session: Session,
+    *,
+    video_id: int,
+    user_id: int,
+    chat_id: int,
+    question_message_id: int,
+    question: str,
+    moment_s: float | None,
+    status: str,
+    needs_therapist: bool,
+) -> int | None:
+    """Insert a question once per (chat, message); the new id, or None when it was already there."""
+    turns = Turn.__table__  # type: ignore[attr-defined]
+    statement = (
+        dialect_insert(_dialect(session), turns)
+        .values(
+            video_id=video_id,
+            user_id=user_id,
+            chat_id=chat_id,
+            question_message_id=question_message_id,
+            question=question,
+            moment_s=moment_s,
+            status=status,
+            needs_therapist=needs_therapist,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["chat_id", "question_message_id"])
+        .returning(turns.c.id)
+    )
+    return session.exec(statement).scalar_one_or_none()
+
+
 def record_turn_with_job(
     session: Session,
     *,
@@ -499,24 +532,17 @@ def record_turn_with_job(
     queue: JobQueue,
 ) -> tuple[Turn, int | None, bool]:
     """Record a follow-up question and its answer job in one transaction: (turn, job id, created)."""
-    turns = Turn.__table__  # type: ignore[attr-defined]
-    statement = (
-        dialect_insert(_dialect(session), turns)
-        .values(
-            video_id=video_id,
-            user_id=user_id,
-            chat_id=chat_id,
-            question_message_id=question_message_id,
-            question=question,
-            moment_s=moment_s,
-            status=TurnStatus.PENDING,
-            needs_therapist=False,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["chat_id", "question_message_id"])
-        .returning(turns.c.id)
+    turn_id = _insert_turn(
+        session,
+        video_id=video_id,
+        user_id=user_id,
+        chat_id=chat_id,
+        question_message_id=question_message_id,
+        question=question,
+        moment_s=moment_s,
+        status=TurnStatus.PENDING,
+        needs_therapist=False,
     )
-    turn_id = session.exec(statement).scalar_one_or_none()
     if turn_id is None:
         session.commit()  # nothing of ours was written; end the transaction
         existing = session.exec(
@@ -542,23 +568,17 @@ def record_escalated_question(
     session: Session, *, video_id: int, user_id: int, chat_id: int, question_message_id: int, question: str
 ) -> Turn | None:
     """Record a question answered with the safety message, for the therapist (once per message)."""
-    turns = Turn.__table__  # type: ignore[attr-defined]
-    statement = (
-        dialect_insert(_dialect(session), turns)
-        .values(
-            video_id=video_id,
-            user_id=user_id,
-            chat_id=chat_id,
-            question_message_id=question_message_id,
-            question=question,
-            status=TurnStatus.SAFETY,
-            needs_therapist=True,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["chat_id", "question_message_id"])
-        .returning(turns.c.id)
+    turn_id = _insert_turn(
+        session,
+        video_id=video_id,
+        user_id=user_id,
+        chat_id=chat_id,
+        question_message_id=question_message_id,
+        question=question,
+        moment_s=None,
+        status=TurnStatus.SAFETY,
+        needs_therapist=True,
     )
-    turn_id = session.exec(statement).scalar_one_or_none()
     session.commit()
     return None if turn_id is None else session.get(Turn, turn_id)
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
 
-from storage.db import dialect_insert
+from storage.db import dialect_insert, insert_once
 from storage.files import VideoStore
 from storage.models import (
     ACTIVE_JOB_STATES,
@@ -198,29 +198,25 @@ def record_video_with_job(
     A video from a user who has not consented yet waits without a job (`enqueue_awaiting_videos`).
     """
     now = utcnow()
-    videos = Video.__table__  # type: ignore[attr-defined]
-    statement = (
-        dialect_insert(_dialect(session), videos)
-        .values(
-            user_id=user.id,
-            chat_id=chat_id,
-            message_id=message_id,
-            source=source,
-            file_id=file_id,
-            file_unique_id=file_unique_id,
-            mime_type=mime_type,
-            file_name=file_name,
-            declared_size=declared_size,
-            declared_duration=declared_duration,
-            caption=caption,
-            status=VideoStatus.AWAITING_CONSENT if awaiting_consent else VideoStatus.QUEUED,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["chat_id", "message_id"])
-        .returning(videos.c.id)
+    video_id = insert_once(
+        session,
+        Video,
+        unique=["chat_id", "message_id"],
+        user_id=user.id,
+        chat_id=chat_id,
+        message_id=message_id,
+        source=source,
+        file_id=file_id,
+        file_unique_id=file_unique_id,
+        mime_type=mime_type,
+        file_name=file_name,
+        declared_size=declared_size,
+        declared_duration=declared_duration,
+        caption=caption,
+        status=VideoStatus.AWAITING_CONSENT if awaiting_consent else VideoStatus.QUEUED,
+        created_at=now,
+        updated_at=now,
     )
-    video_id = session.exec(statement).scalar_one_or_none()
     if video_id is None:
         session.commit()  # nothing of ours was written; end the transaction
         existing = session.exec(select(Video).where(Video.chat_id == chat_id, Video.message_id == message_id)).one()
@@ -428,26 +424,23 @@ def save_assessment(
     exercise_hint: str | None = None,
 ) -> Assessment:
     """Store a video's assessment and mark the video assessed; the first stored assessment wins."""
-    assessments = Assessment.__table__  # type: ignore[attr-defined]
-    statement = (
-        dialect_insert(_dialect(session), assessments)
-        .values(
-            video_id=video_id,
-            job_id=job_id,
-            model_id=model_id,
-            language=language,
-            parsed=parsed,
-            result=result,
-            text=text,
-            raw_output=raw_output,
-            exercise_hint=exercise_hint,
-            delivered_message_ids=[],
-            created_at=utcnow(),
-        )
-        # At-least-once: a re-run must not replace feedback that may already have been sent.
-        .on_conflict_do_nothing(index_elements=["video_id"])
+    # At-least-once: a re-run must not replace feedback that may already have been sent.
+    insert_once(
+        session,
+        Assessment,
+        unique=["video_id"],
+        video_id=video_id,
+        job_id=job_id,
+        model_id=model_id,
+        language=language,
+        parsed=parsed,
+        result=result,
+        text=text,
+        raw_output=raw_output,
+        exercise_hint=exercise_hint,
+        delivered_message_ids=[],
+        created_at=utcnow(),
     )
-    session.exec(statement)
     session.exec(
         update(Video)
         .where(col(Video.id) == video_id)
@@ -500,24 +493,20 @@ def _insert_turn(
     needs_therapist: bool,
 ) -> int | None:
     """Insert a question once per (chat, message); the new id, or None when it was already there."""
-    turns = Turn.__table__  # type: ignore[attr-defined]
-    statement = (
-        dialect_insert(_dialect(session), turns)
-        .values(
-            video_id=video_id,
-            user_id=user_id,
-            chat_id=chat_id,
-            question_message_id=question_message_id,
-            question=question,
-            moment_s=moment_s,
-            status=status,
-            needs_therapist=needs_therapist,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["chat_id", "question_message_id"])
-        .returning(turns.c.id)
+    return insert_once(
+        session,
+        Turn,
+        unique=["chat_id", "question_message_id"],
+        video_id=video_id,
+        user_id=user_id,
+        chat_id=chat_id,
+        question_message_id=question_message_id,
+        question=question,
+        moment_s=moment_s,
+        status=status,
+        needs_therapist=needs_therapist,
+        created_at=utcnow(),
     )
-    return session.exec(statement).scalar_one_or_none()
 
 
 def record_turn_with_job(
@@ -768,21 +757,17 @@ def record_alert(
     event_key: str,
 ) -> Alert | None:
     """Record an alert once per event (`event_key`); None when that event was already recorded."""
-    alerts = Alert.__table__  # type: ignore[attr-defined]
-    statement = (
-        dialect_insert(_dialect(session), alerts)
-        .values(
-            patient_id=patient_id,
-            therapist_id=therapist_id,
-            kind=kind,
-            severity=severity,
-            reason=reason,
-            event_key=event_key,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["event_key"])
-        .returning(alerts.c.id)
+    alert_id = insert_once(
+        session,
+        Alert,
+        unique=["event_key"],
+        patient_id=patient_id,
+        therapist_id=therapist_id,
+        kind=kind,
+        severity=severity,
+        reason=reason,
+        event_key=event_key,
+        created_at=utcnow(),
     )
-    alert_id = session.exec(statement).scalar_one_or_none()
     session.commit()
     return None if alert_id is None else session.get(Alert, alert_id)

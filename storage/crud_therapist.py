@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from storage.db import dialect_insert
+from storage.db import insert_once
 from storage.models import (
     Alert,
     Assessment,
@@ -341,17 +341,15 @@ def rejected_count(videos: list[Video]) -> int:
 
 def ensure_summary(session: Session, *, therapist_id: int, patient_id: int, week_start: date) -> int:
     """The id of the (therapist, patient, week) summary row, created if missing (race-free)."""
-    summaries = WeeklySummary.__table__  # type: ignore[attr-defined]
-    session.exec(
-        dialect_insert(session.get_bind().dialect.name, summaries)
-        .values(
-            therapist_id=therapist_id,
-            patient_id=patient_id,
-            week_start=week_start,
-            status="pending",
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["therapist_id", "patient_id", "week_start"])
+    insert_once(
+        session,
+        WeeklySummary,
+        unique=["therapist_id", "patient_id", "week_start"],
+        therapist_id=therapist_id,
+        patient_id=patient_id,
+        week_start=week_start,
+        status="pending",
+        created_at=utcnow(),
     )
     session.commit()
     return session.exec(

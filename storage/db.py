@@ -25,6 +25,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
+from sqlmodel import Session
 
 logger = logging.getLogger(__name__)
 
@@ -121,3 +122,15 @@ def dialect_insert(dialect_name: str, table: Any) -> postgresql.Insert | sqlite.
     if dialect_name == "sqlite":
         return sqlite.insert(table)
     raise ValueError(f"unsupported database dialect: {dialect_name}")
+
+
+def insert_once(session: Session, model: Any, *, unique: list[str], **values: Any) -> int | None:
+    """INSERT a row unless one with the same `unique` columns exists; the new id, or None (both databases)."""
+    table = model.__table__
+    statement = (
+        dialect_insert(session.get_bind().dialect.name, table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=unique)
+        .returning(table.c.id)
+    )
+    return session.exec(statement).scalar_one_or_none()

@@ -13,6 +13,7 @@ import shutil
 from functools import cache
 from pathlib import Path
 
+import babel
 import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.frontend import CommandLineInterface
@@ -44,14 +45,15 @@ EXTRACT_ARGS: tuple[str, ...] = (
 # A Python named placeholder with its conversion: `%(count)s`, `%(size).1f`, `%(n)d`.
 PLACEHOLDER = re.compile(r"%\((?P<name>[^)]*)\)[-#0 +]*(?:\d+)?(?:\.\d+)?[diouxXeEfFgGcrsa]")
 
-# Numbers that share a plural form are in one group; different groups must read differently. Locales
-# not listed here (e.g. hi, whose CLDR and gettext rules disagree about 0) are only checked by count.
+# Numbers that share a plural form are in one group; different groups must read differently (CLDR 46+:
+# es, fr and pt_BR give exact millions their own "many" form). Hindi is checked by count only: many of
+# its nouns read alike in both forms ("# वीडियो").
 PLURAL_GROUPS: dict[str, tuple[tuple[int, ...], ...]] = {
     "en": ((1,), (0, 2, 5)),
     "de": ((1,), (0, 2, 5)),
-    "es": ((1,), (0, 2, 5)),
-    "fr": ((0, 1), (2, 5)),
-    "pt_BR": ((0, 1), (2, 5)),
+    "es": ((1,), (0, 2, 5), (1_000_000, 2_000_000)),
+    "fr": ((0, 1), (2, 5), (1_000_000, 2_000_000)),
+    "pt_BR": ((0, 1), (2, 5), (1_000_000, 2_000_000)),
     "zh_Hans": ((0, 1, 2, 5),),
     "ru": ((1, 21), (3, 22), (5, 11, 0)),
     "uk": ((1, 21), (3, 22), (5, 11, 0)),
@@ -242,6 +244,12 @@ def test_plural_forms_match_the_locale(locale: str) -> None:
     catalog = read_catalog(catalog_path(locale))
     nplurals = get_plural(locale).num_plurals
     assert declared_nplurals(catalog) == nplurals, f"{locale}: Plural-Forms should declare nplurals={nplurals}"
+    # The header's rule must pick the same form as the installed Babel's for every number people write.
+    declared = gettext.c2py(catalog.plural_expr)
+    installed = gettext.c2py(get_plural(locale).plural_expr)
+    numbers = [*range(1001), 10**6, 2 * 10**6, 10**6 + 1, 10**9]
+    differ = [n for n in numbers if declared(n) != installed(n)]
+    assert not differ, f"{locale}: Plural-Forms disagrees with Babel {babel.__version__} for {differ[:10]}"
     problems = [
         f"{key(message)!r}: {sum(map(bool, forms(message)))} non-empty of {len(forms(message))} forms"
         for message in entries(catalog)

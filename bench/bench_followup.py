@@ -34,7 +34,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.botbench import ASSESSMENT, DEFAULT_CACHE
-from bot.assess import AssessmentService, ModelLimits, QuestionPlan, VideoLimits, locate_moment
+from bot.engine.assess import AssessmentService, ModelLimits, QuestionPlan, VideoLimits, locate_moment
 from bot.video import FFmpeg
 from bot.vlm.backend import GenerationRequest
 from bot.vlm.prompts import question_messages

@@ -41,7 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import bot.jobs as jobs_module
+import bot.tg.jobs as jobs_module
 from bench.botbench import (
     CURRENT_JOB,
     DEFAULT_CACHE,
@@ -56,9 +56,9 @@ from bench.botbench import (
     start_bot,
     stop_bot,
 )
-from bot.app import WORKERS_KEY
-from bot.progress import StatusEditor
-from bot.worker import IDLE_POLL_S, WorkerPool
+from bot.tg.app import WORKERS_KEY
+from bot.tg.progress import StatusEditor
+from bot.tg.worker import IDLE_POLL_S, WorkerPool
 
 
 @dataclass

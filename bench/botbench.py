@@ -311,8 +311,8 @@ class RunningBot:
 
 async def start_bot(api: FakeApi, data_dir: Path, backend: Any, **overrides: Any) -> RunningBot:
     """Migrate a fresh SQLite database, build services around `backend`, start polling and the workers."""
-    from bot.app import build_application, start_application
     from bot.services import build_services
+    from bot.tg.app import build_application, start_application
     from storage.db import migrate
     from tests.fixtures.bot import make_bot_settings
 
@@ -329,7 +329,7 @@ async def start_bot(api: FakeApi, data_dir: Path, backend: Any, **overrides: Any
 
 async def stop_bot(bot: RunningBot) -> None:
     """Stop polling and workers, close the backend and the database."""
-    from bot.app import stop_application
+    from bot.tg.app import stop_application
 
     await stop_application(bot.application)
 

@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.assess import AssessmentService
 from bot.config import Settings
-from bot.engine import build_assessment_service
+from bot.engine.assess import AssessmentService
+from bot.engine.build import build_assessment_service
 from bot.i18n import Catalogs, Translator, negotiate_locale
 from bot.vlm.backend import VisionLanguageBackend
 from storage.db import create_db_engine

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
-from bot.app import BotContext
+from bot.tg.context import BotContext
 from handlers.commands import publish_therapist_menu
 from handlers.common import translator_for
 from handlers.guard import admin_only

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
 
-from bot.app import BotContext
 from bot.i18n import Translator
+from bot.tg.context import BotContext
 from storage import crud
 from storage.models import User
 

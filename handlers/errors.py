@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.app import BotContext
+from bot.tg.context import BotContext
 
 logger = logging.getLogger(__name__)
 

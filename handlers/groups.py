@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
-from bot.app import BotContext
+from bot.tg.context import BotContext
 
 ANSWERED_GROUPS_KEY = "answered_groups"
 

@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Update
 
-from bot.access import is_admin, is_therapist
-from bot.app import BotContext
+from bot.clinic.access import is_admin, is_therapist
+from bot.tg.context import BotContext
 from handlers.common import ensure_user, translator_for
 from storage import crud_therapist
 from storage.models import User

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.app import BotContext
 from bot.i18n import LANGUAGE_NAMES
+from bot.tg.context import BotContext
 from handlers.common import ensure_user, translator_for
 from storage import crud
 

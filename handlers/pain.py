@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot.app import BotContext
-from bot.pain import PAIN_CALLBACK_PREFIX, record_pain_tap
-from bot.safety import SafetyHit, SafetyKind, safety_message
+from bot.clinic.safety import SafetyHit, SafetyKind, safety_message
+from bot.tg.context import BotContext
+from bot.tg.pain import PAIN_CALLBACK_PREFIX, record_pain_tap
 from handlers.common import ensure_user, translator_for
 from storage import crud
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
-from bot.app import BotContext
+from bot.tg.context import BotContext
 from handlers.common import ensure_user, translator_for
 from storage import crud_therapist
 

@@ -15,8 +15,8 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.alerts import patient_label
-from bot.app import BotContext
+from bot.clinic.alerts import patient_label
+from bot.tg.context import BotContext
 from handlers.common import ensure_user, translator_for
 from handlers.guard import find_linked_patient, therapist_only
 from storage import crud_therapist

@@ -8,7 +8,7 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.app import BotContext
+from bot.tg.context import BotContext
 from handlers.common import ensure_user, translator_for
 from storage import crud
 

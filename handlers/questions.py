@@ -6,11 +6,11 @@ from telegram import Message, Update
 from telegram.constants import ChatAction
 from telegram.ext import Application, MessageHandler, filters
 
-from bot.app import BotContext
-from bot.assess import locate_moment
-from bot.replies import moment_past_end
-from bot.safety_flow import handle_safety
+from bot.engine.assess import locate_moment
+from bot.engine.replies import moment_past_end
+from bot.tg.context import BotContext
 from handlers.common import ensure_user, reply, send_greeting, translator_for
+from handlers.safety import handle_safety
 from storage import crud
 from storage.models import Video, VideoStatus
 

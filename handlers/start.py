@@ -7,12 +7,12 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.access import is_therapist
-from bot.alerts import patient_label
-from bot.app import BotContext
+from bot.clinic.access import is_therapist
+from bot.clinic.alerts import patient_label
+from bot.clinic.invites import InviteProblem, invite_problem, looks_like_token, token_hash
+from bot.engine.stages import stage_text
 from bot.i18n import Translator
-from bot.invites import InviteProblem, invite_problem, looks_like_token, token_hash
-from bot.stages import stage_text
+from bot.tg.context import BotContext
 from bot.vlm.render import format_timecode
 from handlers.commands import publish_therapist_menu
 from handlers.common import CONSENT_CALLBACK, ensure_user, greeting_text, send_greeting, translator_for

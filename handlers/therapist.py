@@ -10,11 +10,12 @@ from babel.dates import format_skeleton
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.alerts import patient_label
-from bot.app import BotContext
+from bot.clinic.alerts import patient_label
+from bot.clinic.invites import INVITE_VALIDITY, invite_link, new_token, token_hash
+from bot.clinic.weeks import last_seven_days, zone_of
 from bot.i18n import Translator
-from bot.invites import INVITE_VALIDITY, invite_link, new_token, token_hash
-from bot.weekly import last_seven_days, send_patient_summary, zone_of
+from bot.tg.context import BotContext
+from bot.tg.weekly import send_patient_summary
 from handlers.common import ensure_user, translator_for
 from handlers.guard import find_linked_patient, therapist_only
 from storage import crud_therapist

@@ -13,12 +13,12 @@ from telegram import Message, Update
 from telegram.ext import Application, MessageHandler, filters
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.app import BotContext
+from bot.engine.stages import stage_text
 from bot.i18n import Translator
-from bot.safety_flow import handle_safety
-from bot.stages import stage_text
+from bot.tg.context import BotContext
 from bot.vlm.render import format_timecode
 from handlers.common import ensure_user, reply, send_greeting, translator_for
+from handlers.safety import handle_safety
 from storage import crud
 
 logger = logging.getLogger(__name__)

@@ -36,41 +36,41 @@ Rules this module keeps:
 from __future__ import annotations
 
 import logging
-import random
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    Boolean,
     ColumnElement,
     Engine,
-    Interval,
-    Text,
     and_,
     bindparam,
     case,
-    cast,
-    func,
     literal,
-    literal_column,
     null,
-    select,
     text,
-    tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session
 
 from storage.db import dialect_insert
-from storage.models import ACTIVE_JOB_STATES, WAITING_JOB_STATES, Job, state_in
+from storage.models import ACTIVE_JOB_STATES, Job, state_in
+from storage.queue_reports import QueueReports
+from storage.queue_sql import append_error_sql, claim_sql
+from storage.queue_types import (
+    DEFAULT_PRIORITY,
+    ClaimedJob,
+    DeadJob,
+    JobKind,
+    JobState,
+    QueueTick,
+    backoff_s,
+)
 from storage.types import UTCDateTime, utcnow
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_PRIORITY", "ClaimedJob", "DeadJob", "JobKind", "JobQueue", "JobState", "backoff_s"]
 
 jobs = Job.__table__  # type: ignore[attr-defined]
 
@@ -78,95 +78,7 @@ jobs = Job.__table__  # type: ignore[attr-defined]
 MAX_ERROR_CHARS = 2000
 
 
-class JobState(StrEnum):
-    """Where a job is in its life cycle."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"  # waiting to retry at run_at
-    DEAD = "dead"
-    CANCELLED = "cancelled"
-
-
-class JobKind(StrEnum):
-    """What a job does."""
-
-    ASSESS = "assess"
-    ANSWER = "answer"
-
-
-# Lower runs first: a person waiting for an answer beats a queue of new videos.
-DEFAULT_PRIORITY: dict[str, int] = {JobKind.ANSWER: 0, JobKind.ASSESS: 10}
-
-
-@dataclass(frozen=True)
-class ClaimedJob:
-    """A job this worker holds the lease on; pass it back to every fenced call."""
-
-    id: int
-    kind: JobKind
-    chat_id: int
-    user_id: int
-    video_id: int | None
-    turn_id: int | None
-    attempt: int
-    max_attempts: int
-    lease_owner: str
-
-
-@dataclass(frozen=True)
-class DeadJob:
-    """A job that ended dead and whose patient has not been told yet."""
-
-    id: int
-    kind: JobKind
-    chat_id: int
-    user_id: int
-    video_id: int | None
-    turn_id: int | None
-    attempt: int
-    max_attempts: int
-    last_error: str | None
-
-
-def backoff_s(attempt: int, *, base_s: float = 5.0, cap_s: float = 300.0) -> float:
-    """Return a capped exponential backoff with equal jitter: [d/2, d], d = min(cap, base * 2^(attempt-1))."""
-    ceiling = min(cap_s, base_s * 2 ** max(0, attempt - 1))
-    # Jitter only spreads retries apart; it is not a security value.
-    return random.uniform(ceiling / 2, ceiling)  # noqa: S311
-
-
-class _Tick:
-    """One reading of the queue's clock, as SQL expressions for a single statement."""
-
-    def __init__(self, value: datetime | None) -> None:
-        """`value` None means the database's own `now()` (PostgreSQL only)."""
-        self.value = value
-
-    @property
-    def now(self) -> ColumnElement[datetime]:
-        """Return the current time as SQL."""
-        if self.value is None:
-            return func.now()
-        return literal(self.value, UTCDateTime())
-
-    def plus(self, seconds: float) -> ColumnElement[datetime]:
-        """Return the current time plus `seconds`, as SQL."""
-        if self.value is None:
-            return func.now() + literal(timedelta(seconds=seconds), Interval())
-        return literal(self.value + timedelta(seconds=seconds), UTCDateTime())
-
-    def sql(self, dialect: str) -> tuple[str, dict[str, Any]]:
-        """Return the current time as a SQL fragment for hand-written statements, with its binds."""
-        if self.value is None:
-            return "now()", {}
-        if dialect == "sqlite":
-            return ":now", {"now": self.value}
-        return "CAST(:now AS TIMESTAMPTZ)", {"now": self.value}
-
-
-class JobQueue:
+class JobQueue(QueueReports):
     """The durable job queue over one engine (SQLite or PostgreSQL)."""
 
     def __init__(
@@ -194,16 +106,16 @@ class JobQueue:
 
     # -- clock ---------------------------------------------------------------------------------
 
-    def _tick(self, dialect: str | None = None) -> _Tick:
+    def _tick(self, dialect: str | None = None) -> QueueTick:
         """Read the clock once: the injected one, else the database's on PostgreSQL, else Python's."""
         if self._clock is not None:
             value = self._clock()
             if value.tzinfo is None:
                 raise ValueError("the injected clock must return aware UTC datetimes")
-            return _Tick(value)
+            return QueueTick(value)
         if (dialect or self._dialect) == "postgresql":
-            return _Tick(None)
-        return _Tick(utcnow())
+            return QueueTick(None)
+        return QueueTick(utcnow())
 
     def backoff_s(self, attempt: int) -> float:
         """Return the retry delay after the given attempt, with this queue's base and cap."""
@@ -258,56 +170,6 @@ class JobQueue:
 
     # -- claim ---------------------------------------------------------------------------------
 
-    def _claim_sql(self, now_sql: str, lease_sql: str) -> str:
-        """Build the one claim statement for this queue's database."""
-        waiting = state_in(WAITING_JOB_STATES).text
-        ranked = f"""
-            SELECT j.id, j.priority, j.run_at,
-                   row_number() OVER (PARTITION BY j.chat_id ORDER BY j.priority, j.run_at, j.id)
-                     + coalesce(r.n, 0) AS slot
-            FROM jobs AS j
-            LEFT JOIN (SELECT chat_id, count(*) AS n FROM jobs WHERE state = 'running' GROUP BY chat_id) AS r
-              ON r.chat_id = j.chat_id
-            WHERE j.{waiting} AND j.run_at <= {now_sql}
-        """  # noqa: S608  (fixed text; values are bound)
-        assignments = f"""
-            state = 'running', attempt = jobs.attempt + 1, lease_owner = :worker,
-            lease_expires_at = {lease_sql}, heartbeat_at = {now_sql}, updated_at = {now_sql}
-        """
-        returning = (
-            "jobs.id, jobs.kind, jobs.chat_id, jobs.user_id, jobs.video_id, jobs.turn_id, "
-            "jobs.attempt, jobs.max_attempts, jobs.priority, jobs.run_at"
-        )
-        if self._dialect == "postgresql":
-            # PostgreSQL forbids FOR UPDATE beside window functions in one SELECT, so the ranking
-            # is a subquery and the lock is taken in the outer query. The state and run_at tests
-            # are repeated there because a row locked after a concurrent commit is re-checked only
-            # against the locking query's own conditions.
-            return f"""
-                WITH picked AS MATERIALIZED (
-                    SELECT jobs.id FROM jobs
-                    WHERE jobs.id IN (SELECT id FROM ({ranked}) AS ranked WHERE slot <= :cap)
-                      AND jobs.{waiting} AND jobs.run_at <= {now_sql}
-                    ORDER BY jobs.priority, jobs.run_at, jobs.id
-                    LIMIT :limit
-                    FOR UPDATE SKIP LOCKED
-                )
-                UPDATE jobs SET {assignments}
-                FROM picked WHERE jobs.id = picked.id
-                RETURNING {returning}
-            """  # noqa: S608
-        # SQLite: the UPDATE holds the only write lock, so selecting and updating in one
-        # statement cannot race (never read-then-update: SQLite ignores FOR UPDATE).
-        return f"""
-            UPDATE jobs SET {assignments}
-            WHERE jobs.id IN (
-                SELECT id FROM ({ranked}) AS ranked WHERE slot <= :cap
-                ORDER BY priority, run_at, id
-                LIMIT :limit
-            )
-            RETURNING {returning}
-        """  # noqa: S608
-
     def claim(self, worker_id: str, limit: int) -> list[ClaimedJob]:
         """Atomically take up to `limit` runnable jobs (priority, then age), respecting the per-chat cap."""
         if limit <= 0:
@@ -320,7 +182,7 @@ class JobQueue:
         else:
             lease_sql = ":lease_until" if self._dialect == "sqlite" else "CAST(:lease_until AS TIMESTAMPTZ)"
             params["lease_until"] = tick.value + timedelta(seconds=self.lease_s)
-        statement = text(self._claim_sql(now_sql, lease_sql)).bindparams(
+        statement = text(claim_sql(self._dialect, now_sql, lease_sql)).bindparams(
             *(bindparam(name, type_=UTCDateTime()) for name in ("now", "lease_until") if name in params)
         )
         params.update(worker=worker_id, cap=self.per_chat_cap, limit=limit)
@@ -408,7 +270,7 @@ class JobQueue:
         values: dict[str, Any] = {
             "lease_expires_at": None,
             "last_error": error,
-            "errors": self._append_error(tick, error=error, transient=transient),
+            "errors": append_error_sql(self._dialect, tick, error=error, transient=transient),
             "updated_at": tick.now,
         }
         if retry:
@@ -447,34 +309,6 @@ class JobQueue:
             logger.warning("job %s: %s refused, lease lost (attempt %s)", job.id, action, job.attempt)
         return ok
 
-    def _append_error(self, tick: _Tick, *, error: str, transient: bool) -> ColumnElement[Any]:
-        """Build SQL that appends {attempt, at, error, transient} to the row's `errors` list."""
-        if self._dialect == "postgresql":
-            entry = func.jsonb_build_object(
-                literal_column("'attempt'"),
-                jobs.c.attempt,
-                literal_column("'at'"),
-                tick.now,
-                literal_column("'error'"),
-                cast(literal(error), Text),
-                literal_column("'transient'"),
-                cast(literal(transient), Boolean),
-            )
-            current = func.coalesce(cast(jobs.c.errors, JSONB), literal_column("'[]'::jsonb"))
-            return cast(current.op("||")(func.jsonb_build_array(entry)), JSON)
-        at = (tick.value or utcnow()).isoformat()
-        entry = func.json_object(
-            "attempt",
-            jobs.c.attempt,
-            "at",
-            at,
-            "error",
-            error,
-            "transient",
-            func.json("true" if transient else "false"),
-        )
-        return func.json_insert(func.coalesce(jobs.c.errors, literal_column("'[]'")), "$[#]", entry)
-
     # -- maintenance any worker may run --------------------------------------------------------
 
     def rescue_expired(self) -> list[int]:
@@ -490,7 +324,7 @@ class JobQueue:
                 lease_owner=None,
                 lease_expires_at=None,
                 last_error="lease expired",
-                errors=self._append_error(tick, error="lease expired", transient=True),
+                errors=append_error_sql(self._dialect, tick, error="lease expired", transient=True),
                 updated_at=tick.now,
             )
             .returning(jobs.c.id, jobs.c.state)
@@ -517,31 +351,6 @@ class JobQueue:
         )
         return self._rowcount(statement)
 
-    def dead_unnotified(self, limit: int) -> list[DeadJob]:
-        """Return dead jobs whose patient has not been told yet, oldest first."""
-        statement = (
-            select(jobs)
-            .where(jobs.c.state == JobState.DEAD.value, jobs.c.notified_at.is_(None))
-            .order_by(jobs.c.finished_at, jobs.c.id)
-            .limit(limit)
-        )
-        with self.engine.connect() as connection:
-            rows = connection.execute(statement).all()
-        return [
-            DeadJob(
-                id=row.id,
-                kind=JobKind(row.kind),
-                chat_id=row.chat_id,
-                user_id=row.user_id,
-                video_id=row.video_id,
-                turn_id=row.turn_id,
-                attempt=row.attempt,
-                max_attempts=row.max_attempts,
-                last_error=row.last_error,
-            )
-            for row in rows
-        ]
-
     def mark_notified(self, job_id: int) -> bool:
         """Record that the patient was told about a dead or cancelled job; True only for the first caller.
 
@@ -561,32 +370,3 @@ class JobQueue:
         return self._rowcount(statement) == 1
 
     # -- reading -------------------------------------------------------------------------------
-
-    def position(self, job_id: int) -> int | None:
-        """Return the 1-based place in line among waiting jobs, or None when the job is not waiting."""
-        target = select(jobs.c.priority, jobs.c.run_at, jobs.c.id).where(
-            jobs.c.id == job_id, jobs.c.state.in_(WAITING_JOB_STATES)
-        )
-        with self.engine.connect() as connection:
-            row = connection.execute(target).first()
-            if row is None:
-                return None
-            ahead = select(func.count()).where(
-                jobs.c.state.in_(WAITING_JOB_STATES),
-                tuple_(jobs.c.priority, jobs.c.run_at, jobs.c.id)
-                <= tuple_(literal(row.priority), literal(row.run_at, UTCDateTime()), literal(row.id)),
-            )
-            return int(connection.execute(ahead).scalar_one())
-
-    def counts(self) -> dict[str, int]:
-        """Count the jobs in each state (for status pages, benchmarks and tests)."""
-        statement = select(jobs.c.state, func.count()).group_by(jobs.c.state)
-        with self.engine.connect() as connection:
-            rows = connection.execute(statement).all()
-        return {str(state): int(count) for state, count in rows}
-
-    def get_states(self, job_ids: Sequence[int]) -> dict[int, str]:
-        """Return the current state of each given job."""
-        statement = select(jobs.c.id, jobs.c.state).where(jobs.c.id.in_(list(job_ids)))
-        with self.engine.connect() as connection:
-            return {int(row.id): str(row.state) for row in connection.execute(statement)}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.assess import AssessmentService, ModelLimits, VideoLimits, locate_moment
+from bot.engine.assess import AssessmentService, ModelLimits, VideoLimits, locate_moment
 from bot.video import FFmpeg
 from bot.vlm.backend import Completion, GenerationRequest, ModelOutOfMemory
 from bot.vlm.transformers_backend import TransformersBackend

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.stages import stage_text
+from bot.engine.stages import stage_text
 from storage.models import Video, VideoStatus
 from storage.queue import JobState
 from tests.fakes.botapi import FakeBotApi

@@ -8,8 +8,8 @@ from pathlib import Path
 from babel.numbers import format_decimal
 from sqlmodel import col
 
-from bot.replies import rejection
-from bot.stages import stage_text
+from bot.engine.replies import rejection
+from bot.engine.stages import stage_text
 from bot.video.errors import RejectReason
 from storage.models import Job, Video, VideoStatus
 from storage.queue import JobState

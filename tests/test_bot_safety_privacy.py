@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import col
 
+from bot.clinic.safety import check_text, safety_message
 from bot.config import Settings
-from bot.safety import check_text, safety_message
-from bot.stages import stage_text
+from bot.engine.stages import stage_text
 from storage.models import Alert, AlertKind, Assessment, Job, Turn, User, Video
 from tests.fakes.botapi import FakeBotApi
 from tests.fakes.botapi_faults import Slow

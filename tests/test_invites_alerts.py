@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from bot.alerts import judge_pain
+from bot.clinic.alerts import judge_pain
+from bot.clinic.invites import token_hash
 from bot.config import Settings
-from bot.invites import token_hash
 from storage import crud
 from storage.models import Alert, AlertKind, Invite, Turn, User
 from storage.types import utcnow

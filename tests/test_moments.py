@@ -6,7 +6,7 @@ from dataclasses import fields
 
 import pytest
 
-from bot.moments import LANGUAGES, MomentRef, _normalize, parse_moment
+from bot.engine.moments import LANGUAGES, MomentRef, _normalize, parse_moment
 
 
 def at(seconds: float) -> MomentRef:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bot.progress import DEFAULT_EDIT_INTERVAL_S, SEND_INTERVAL_S, STAGE_SETTLE_S, StatusEditor
+from bot.tg.progress import DEFAULT_EDIT_INTERVAL_S, SEND_INTERVAL_S, STAGE_SETTLE_S, StatusEditor
 from tests.fakes.botapi import FakeBotApi
 
 

@@ -11,8 +11,7 @@ import time
 
 import pytest
 
-from bot.i18n import Translator
-from bot.safety import (
+from bot.clinic.safety import (
     CATEGORY_KIND,
     CATEGORY_SEVERITY,
     SafetyCategory,
@@ -25,7 +24,8 @@ from bot.safety import (
     normalize,
     safety_message,
 )
-from bot.safety_lexicon import CATEGORIES, LEXICONS
+from bot.clinic.safety_lexicon import CATEGORIES, LEXICONS
+from bot.i18n import Translator
 
 FALL = ("fall", "fall", "critical")
 PAIN = ("severe_pain", "severe_pain", "high")

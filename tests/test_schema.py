@@ -6,13 +6,13 @@ import json
 
 import pytest
 
+from bot.vlm.fallback import fallback_text
+from bot.vlm.json_extract import extract_json
 from bot.vlm.schema import (
     ASSESSMENT_JSON_SCHEMA,
     ASSESSMENT_SCHEMA_TEXT,
     AssessmentResult,
     Observation,
-    extract_json,
-    fallback_text,
     parse_assessment,
     repair_prompt,
 )
@@ -259,7 +259,6 @@ def test_fallback_text_is_trimmed() -> None:
 
 def test_fallback_text_drops_control_characters_and_undecodable_bytes() -> None:
     """Gibberish from a model never carries NUL, other control characters or U+FFFD to the patient."""
-    from bot.vlm.schema import fallback_text
 
     cleaned = fallback_text("knee\x00 in\x1a\ufffd\x7fward\tok\nnext")
     assert cleaned == "knee inward\tok\nnext"

@@ -13,12 +13,13 @@ from PIL import Image
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from bot.app import sending_bot
+from bot.clinic.summaries import collect_summary, render_summary
+from bot.clinic.weeks import due_weeks
 from bot.config import Settings
 from bot.i18n import Catalogs
 from bot.services import Services, build_services
-from bot.summaries import collect_summary, render_summary
-from bot.weekly import due_weeks, run_due_summaries
+from bot.tg.app import sending_bot
+from bot.tg.weekly import run_due_summaries
 from storage import crud, crud_therapist
 from storage.db import migrate
 from storage.models import Assessment, PainReport, Role, User, Video, VideoStatus, WeeklySummary
@@ -200,7 +201,7 @@ async def test_model_drafted_paragraph_is_optional_and_marked(
     bot_api: FakeBotApi, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
     """SUMMARY_DRAFT=1 asks the model (text only, with the week's facts); the paragraph is labelled a draft."""
-    from bot.weekly import _draft
+    from bot.tg.weekly import _draft
 
     settings = make_bot_settings(bot_api, tiny_model_dir, tmp_path / "data", summary_draft=True)
     services = build_services(settings)

@@ -30,19 +30,15 @@ Decisions:
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from bot.vlm.json_extract import ASSESSMENT_KEYS, extract_object, loads_object
+
 DURATION_SLACK_S = 1.0
-_TOP_KEYS = ("exercise", "repetitions", "observations", "summary")
-_MAX_STARTS = 50
-_MAX_REPAIR_TRIES = 400
-_FALLBACK_MAX_CHARS = 3000
 
 ASSESSMENT_JSON_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -67,7 +63,7 @@ ASSESSMENT_JSON_SCHEMA: dict[str, Any] = {
         },
         "summary": {"type": "string", "description": "two or three encouraging sentences"},
     },
-    "required": list(_TOP_KEYS),
+    "required": list(ASSESSMENT_KEYS),
     "additionalProperties": False,
 }
 
@@ -106,8 +102,6 @@ _SEVERITY_SYNONYMS = {
 }
 _TIMECODE = re.compile(r"(\d+):([0-5]?\d)(?::([0-5]?\d))?(?:[.,](\d+))?")
 _NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
-_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
-_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 
 
 def _seconds(value: Any) -> float:
@@ -283,125 +277,23 @@ class AssessmentResult(BaseModel):
         return self.model_copy(update={"observations": kept})
 
 
-def _strip_thinking(text: str) -> str:
-    """Remove `<think>` blocks, including a dangling close or an unfinished open."""
-    text = _THINK_BLOCK.sub("", text)
-    lowered = text.lower()
-    if (close := lowered.rfind("</think>")) != -1:
-        # The chat template opened the block in the prompt; only its end is in the output.
-        text = text[close + len("</think>") :]
-        lowered = text.lower()
-    if (opened := lowered.find("<think>")) != -1:
-        text = text[:opened]
-    return text
-
-
-def _scan(text: str, start: int) -> tuple[int | None, list[tuple[int, str]]]:
-    """Scan a JSON value from `text[start]` (a brace): its end, or None and the repair cut points.
-
-    Cut points are positions where the text may be cut and closed: before a comma, after a closing
-    bracket and after a closing quote, each with the closers that the open brackets need there.
-    """
-    stack: list[str] = []
-    cuts: list[tuple[int, str]] = []
-    in_string = escaped = False
-    closers = {"{": "}", "[": "]"}
-    for i in range(start, len(text)):
-        ch = text[i]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-                cuts.append((i + 1, "".join(closers[b] for b in reversed(stack))))
-            continue
-        if ch == '"':
-            in_string = True
-        elif ch in "{[":
-            stack.append(ch)
-        elif ch in "}]":
-            if not stack or closers[stack[-1]] != ch:
-                return None, []
-            stack.pop()
-            if not stack:
-                return i + 1, []
-            cuts.append((i + 1, "".join(closers[b] for b in reversed(stack))))
-        elif ch == ",":
-            cuts.append((i, "".join(closers[b] for b in reversed(stack))))
-    return None, cuts
-
-
-def _loads_object(candidate: str) -> dict[str, Any] | None:
-    """Load a JSON object from `candidate`, forgiving trailing commas; None otherwise."""
-    for attempt in (candidate, _TRAILING_COMMA.sub(r"\1", candidate)):
-        try:
-            value = json.loads(attempt)
-        except ValueError:
-            continue
-        return value if isinstance(value, dict) else None
-    return None
-
-
-def _repair(text: str, start: int, cuts: list[tuple[int, str]]) -> str | None:
-    """Close a truncated object at the latest cut point that gives valid JSON."""
-    for position, closing in reversed(cuts[-_MAX_REPAIR_TRIES:]):
-        candidate = text[start:position].rstrip().rstrip(",") + closing
-        if _loads_object(candidate) is not None:
-            return candidate
-    return None
-
-
-def _candidates(text: str) -> Iterator[tuple[str, bool]]:
-    """JSON objects in `text`, in order, as (json text, was repaired)."""
-    position, tries = 0, 0
-    while tries < _MAX_STARTS and (start := text.find("{", position)) != -1:
-        tries += 1
-        end, cuts = _scan(text, start)
-        if end is not None and _loads_object(text[start:end]) is not None:
-            yield text[start:end], False
-            position = end
-            continue
-        if end is None and cuts and (repaired := _repair(text, start, cuts)) is not None:
-            yield repaired, True
-        position = start + 1
-
-
-def _extract(text: str) -> tuple[str, bool] | None:
-    """Find the best JSON object in a model's output and whether it had to be repaired."""
-    first: tuple[str, bool] | None = None
-    for candidate, repaired in _candidates(_strip_thinking(text)):
-        obj = _loads_object(candidate)
-        if obj is not None and any(key in obj for key in _TOP_KEYS):
-            return candidate, repaired
-        first = first or (candidate, repaired)
-    return first
-
-
-def extract_json(text: str) -> str | None:
-    """Return the JSON object in a model's output (fences, prose, think blocks, truncation tolerated)."""
-    found = _extract(text)
-    return found[0] if found else None
-
-
 def _unwrap(obj: dict[str, Any]) -> dict[str, Any]:
     """Unwrap the assessment when the model wrapped it (`{"assessment": {...}}`)."""
-    if any(key in obj for key in _TOP_KEYS):
+    if any(key in obj for key in ASSESSMENT_KEYS):
         return obj
     inner = [value for value in obj.values() if isinstance(value, dict)]
-    if len(inner) == 1 and any(key in inner[0] for key in _TOP_KEYS):
+    if len(inner) == 1 and any(key in inner[0] for key in ASSESSMENT_KEYS):
         return inner[0]
     return obj
 
 
 def parse_assessment(text: str, *, duration_s: float | None = None) -> AssessmentResult | None:
     """Parse and validate the assessment in a model's output; None when nothing usable is there."""
-    found = _extract(text)
+    found = extract_object(text)
     if found is None:
         return None
     candidate, repaired = found
-    obj = _loads_object(candidate)
+    obj = loads_object(candidate)
     if obj is None:
         return None
     obj = _unwrap(obj)
@@ -427,71 +319,3 @@ def repair_prompt(bad_output: str) -> str:
         "answer was cut off, finish it briefly.\n\n"
         f"Previous answer:\n{bad_output.strip()[:6000]}"
     )
-
-
-_FENCE = re.compile(r"^\s*```[\w-]*\s*$", re.MULTILINE)
-_SPECIAL_TOKEN = re.compile(r"<\|[^|<>]{1,40}\|>")
-_DEBRIS_LINE = re.compile(r"^[\s{}\[\],:\"']*[{}\[\],:\"'][\s{}\[\],:\"']*$")
-_JSON_KEY_LINE = re.compile(r'^\s*"[^"\n]{1,40}"\s*:\s*')
-_BLANKS = re.compile(r"\n{3,}")
-_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd]")
-_JSON_KEY = re.compile(r'"\s*:')
-_PROSE_KEYS = ("answer", "reply", "response", "text", "message", "summary")
-
-
-def _without_json_objects(text: str) -> str:
-    """Take complete or truncated JSON objects out of the text."""
-    pieces, position = [], 0
-    while (start := text.find("{", position)) != -1:
-        end, _ = _scan(text, start)
-        segment = text[start:end] if end is not None else text[start:]
-        if not _JSON_KEY.search(segment):
-            pieces.append(text[position : start + 1])
-            position = start + 1
-            continue
-        pieces.append(text[position:start])
-        if end is None:
-            return "".join(pieces)
-        position = end
-    pieces.append(text[position:])
-    return "".join(pieces)
-
-
-def _trim(text: str, limit: int) -> str:
-    """At most `limit` characters, cut at a sentence or word end, marked with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    for mark in ("\n\n", ". ", "。", "! ", "? ", "\n", " "):
-        position = cut.rfind(mark)
-        if position > limit // 2:
-            return cut[: position + len(mark)].rstrip() + "…"
-    return cut.rstrip() + "…"
-
-
-def _salvaged_prose(text: str) -> str:
-    """Collect prose-like string values (`summary`, `answer`, ...) from JSON objects in the text."""
-    found: list[str] = []
-    for candidate, _ in _candidates(text):
-        obj = _loads_object(candidate) or {}
-        for key in _PROSE_KEYS:
-            value = obj.get(key)
-            if isinstance(value, str) and value.strip() and value.strip() not in found:
-                found.append(value.strip())
-    return "\n\n".join(found)
-
-
-def fallback_text(raw: str) -> str:
-    """Make a readable message from an answer that was not usable JSON; empty when nothing is left."""
-    text = _SPECIAL_TOKEN.sub("", _strip_thinking(raw))
-    # Control characters and undecodable bytes are never meant for a reader (and Telegram rejects NUL).
-    text = _UNPRINTABLE.sub("", text)
-    text = _FENCE.sub("", text).replace("```", "")
-    # JSON the model wrapped its words in is debris, except for prose fields when nothing else is left.
-    prose = _without_json_objects(text)
-    text = prose if prose.strip() else _salvaged_prose(text)
-    lines = [
-        line.rstrip() for line in text.splitlines() if not _DEBRIS_LINE.match(line) and not _JSON_KEY_LINE.match(line)
-    ]
-    text = _BLANKS.sub("\n\n", "\n".join(lines)).strip()
-    return _trim(text, _FALLBACK_MAX_CHARS)

@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, SQLModel, col, select
 
-from bot.app import build_application, start_application, stop_application
 from bot.config import Settings
+from bot.engine.stages import stage_text
 from bot.services import build_services
-from bot.stages import stage_text
+from bot.tg.app import build_application, start_application, stop_application
 from storage.db import create_db_engine, migrate
 from storage.models import Job
 from tests.fakes.botapi import FakeBotApi

@@ -8,18 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_BAD_INPUT = 2
-
-
-class CliError(Exception):
-    """A failure reported as one line on stderr with an exit code, never a traceback."""
-
-    def __init__(self, message: str, code: int = EXIT_FAILURE) -> None:
-        """Keep the one-line message and the exit code."""
-        super().__init__(message)
-        self.code = code
+from bot.cli.errors import EXIT_FAILURE, EXIT_OK, CliError
 
 
 def quiet_libraries(verbose: bool) -> None:
@@ -72,12 +61,12 @@ def _build_parser() -> argparse.ArgumentParser:
 def _command(verb: str) -> Callable[[argparse.Namespace], int]:
     """The function that runs a verb (imported lazily so `--help` stays fast)."""
     if verb == "assess":
-        from bot.cli_assess import run_assess
+        from bot.cli.assess import run_assess
 
         return run_assess
     if verb == "make-tiny-model":
         return _run_make_tiny_model
-    from bot.cli_service import SERVICE_VERBS
+    from bot.cli.service import SERVICE_VERBS
 
     return SERVICE_VERBS[verb]
 

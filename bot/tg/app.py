@@ -6,38 +6,28 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackContext, ContextTypes, ExtBot
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, ExtBot
 
 from bot.config import Settings
-from bot.scheduler import Scheduler
 from bot.services import Services, build_services
-from bot.worker import WorkerPool
+from bot.tg.alerts import raise_alert
+from bot.tg.context import SERVICES_KEY, BotApplication, BotContext
+from bot.tg.pain import pain_footer
+from bot.tg.scheduler import Scheduler
+from bot.tg.worker import WorkerPool
+from handlers import setup
+from handlers.commands import publish_command_menus
 from storage.db import migrate
 
 logger = logging.getLogger(__name__)
 
-SERVICES_KEY = "services"
 WORKERS_KEY = "workers"
 SCHEDULER_KEY = "scheduler"
-
-
-class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    """The callback context, giving handlers typed access to the application's services."""
-
-    @property
-    def services(self) -> Services:
-        """Settings, database, queue, catalogs and the assessment engine."""
-        return self.application.bot_data[SERVICES_KEY]
-
-
-BotApplication = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
 
 
 async def post_init(application: BotApplication) -> None:
     """Start-up: command menus per language, then the worker pool."""
     services: Services = application.bot_data[SERVICES_KEY]
-    from handlers.commands import publish_command_menus
-
     await publish_command_menus(application.bot, services.catalogs)
     if application.bot_data.get("start_workers", True):
         pool = WorkerPool(services, application.bot)
@@ -64,8 +54,6 @@ async def post_shutdown(application: BotApplication) -> None:
 
 def wire_therapist_side(services: Services) -> None:
     """Connect the hooks the patient side calls: the pain question under feedback, alert delivery."""
-    from bot.alerts import raise_alert
-    from bot.pain import pain_footer
 
     async def alert_notifier(bot: Any, alert: Any) -> None:
         """Act on a new alert and tell the therapist."""
@@ -88,8 +76,6 @@ def sending_bot(settings: Settings) -> ExtBot[None]:
 
 def build_application(settings: Settings, services: Services, *, start_workers: bool | None = None) -> BotApplication:
     """The Application wired to the configured Bot API server, with every handler registered."""
-    from handlers import setup
-
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())

@@ -1,57 +1,17 @@
-"""Find the moment of a video that a follow-up question asks about ("what about 0:30?").
-
-`parse_moment(text)` returns a `MomentRef`: an absolute time (`kind="at"`, `seconds` set), or the
-clip's beginning or end (`kind="start"` / `"end"`), or None when the question names no moment.
-
-How a question is read (the language is not known in advance, so every table applies to every text):
-
-1. Normalise: NFKC (full-width digits and colons become ASCII), case-fold, every Unicode decimal
-   digit to ASCII (Arabic-Indic, Devanagari, ...), then each language's own hook (Chinese numerals
-   before a time unit or after 第 become digits: 第三十秒 → 第30秒; Arabic loses its diacritics and
-   spelling variants (ة → ه, أ → ا) and its dual time nouns gain a number: دقيقتين → 2 دقيقه).
-2. Collect candidates, each at the position where it starts:
-   - timecodes `m:ss`, `h:mm:ss`, with an optional fraction (`0:30.5`);
-   - a number with a time unit, or a chain of them (`30 s`, `1 min 5 s`, `1m5s`, `1分钟5秒`,
-     `на 12-й секунде`, `10-15 seconds` → its first number). Ambiguous short units are only
-     trusted inside a chain: `m`/`м`/`分` (metres, "very", pain points) must be followed by a
-     seconds part, hours by a smaller part; a bare `2 hours` is a duration, never a moment;
-   - a number after a "second"/"minute" noun (`second 30`, `Sekunde 30`, `en el segundo 30`);
-   - a bare number after an "at" word (`at 30`, `на 30`, `bei 30`), or before an "at" postposition
-     (Hindi `30 पर`): in a question about a video a bare number there means a second. Bare numbers
-     are the weakest form: they are ignored when the text talks about pain (`my pain is at 5`),
-     when they have more than three digits (years), when a letter sticks to them (`at 5m`) and when
-     they are part of a date or decimal (`at 12.03.2024`);
-   - phrases for the beginning and the end (`at the beginning`, `в конце`, `开头`, `al final`).
-3. Reject what is a count, not a moment: a number followed by a count word (reps, sets, times,
-   kg, degrees, days, weeks, o'clock, am/pm, "out of 10", `/10`, `%`, `3x10`), a time followed or
-   preceded by an "ago" word (`2 minutes ago`, `hace 2 minutos`), and a duration
-   (`for 30 seconds`, `every 30 seconds`). `the first 10 seconds` means the beginning and
-   `the last 5 seconds` the end.
-4. The earliest candidate in the text wins (`from 0:12 to 0:15` → 0:12).
-
-Adding a language is one `LanguageWords` entry in `LANGUAGES`; entries are lowercase regular
-expression fragments written in normalised form (Arabic ه not ة), a space in them matches any run of
-whitespace, and in languages written with spaces each fragment must stand as a whole word (it may not
-touch a letter or a combining mark, such as a Devanagari vowel sign, on either side).
-"""
+"""The moment words of each language: a data table read by `bot.engine.moments` (see its docstring)."""
 
 from __future__ import annotations
 
-import itertools
-import re
-import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
 
+from bot.engine.moment_numerals import arabic, chinese_numerals
 
-@dataclass(frozen=True)
-class MomentRef:
-    """A moment in the clip: an absolute time in seconds, or the clip's beginning or end."""
-
-    kind: Literal["at", "start", "end"]
-    seconds: float | None = None
+# Ukrainian lowercase letters (Russian ranges do not include і ї є ґ).
+_UK = r"[а-яєіїґ]"
+# An optional "and"/"so", then "at/with the", "for the" or "the", glued to the word: بالثانيه, للنهايه.
+_AR_THE = r"(?:[وف]?(?:بال|لل|ال|ب))?"
 
 
 @dataclass(frozen=True)
@@ -77,74 +37,6 @@ class LanguageWords:
     pain_words: tuple[str, ...] = ()  # bare numbers in pain talk are scores, not seconds
     spaced: bool = True  # written with spaces between words (False for Chinese, Japanese, Thai)
     normalize: Callable[[str], str] | None = None  # a hook for the language's own numerals
-
-
-_CJK_DIGITS = MappingProxyType(
-    {
-        "零": 0,
-        "〇": 0,
-        "一": 1,
-        "二": 2,
-        "两": 2,
-        "兩": 2,
-        "三": 3,
-        "四": 4,
-        "五": 5,
-        "六": 6,
-        "七": 7,
-        "八": 8,
-        "九": 9,
-    }
-)
-_CJK_NUMERAL_RUN = re.compile(
-    r"(?<=第)[零〇一二两兩三四五六七八九十百]+|[零〇一二两兩三四五六七八九十百]+"
-    r"(?=\s*(?:秒|分|小时|小時|个小时|個小時))"
-)
-
-
-def _cjk_number(run: str) -> int:
-    """Read a run of Chinese numerals such as 三十五 or 一百零五 (or digit by digit: 三五)."""
-    if "十" not in run and "百" not in run:
-        return int("".join(str(_CJK_DIGITS[ch]) for ch in run))
-    total = current = 0
-    for ch in run:
-        if ch == "十":
-            total += (current or 1) * 10
-            current = 0
-        elif ch == "百":
-            total += (current or 1) * 100
-            current = 0
-        else:
-            current = _CJK_DIGITS[ch]
-    return total + current
-
-
-def _chinese_numerals(text: str) -> str:
-    """Chinese numerals next to a time word become digits (第三十秒 → 第30秒), nothing else changes."""
-    return _CJK_NUMERAL_RUN.sub(lambda m: str(_cjk_number(m.group())), text)
-
-
-# Arabic: diacritics (harakat), the tatweel and direction marks go; letters with several spellings
-# become one (أ إ آ ٱ → ا, ة → ه, ى → ي); Arabic punctuation becomes ASCII (٫ is the decimal point).
-_ARABIC_DROP = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200e\u200f\u061c]")
-_ARABIC_SPELLING = str.maketrans(
-    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "٫": ".", "٪": "%", "،": ","}
-)
-_ARABIC_WORD_START = r"(?<![^\W\d_])"
-# Time nouns carry the number in their ending: دقيقتين is "two minutes"; دقيقه و5 ثوان is "a minute and 5 s".
-_ARABIC_DUAL = re.compile(rf"{_ARABIC_WORD_START}(?P<prefix>[وفبل]?)(?P<stem>دقيق|ثاني|ساع)ت(?:ين|ان)(?![^\W\d_])")
-_ARABIC_ONE = re.compile(rf"(?<!\d)(?<!\d\s){_ARABIC_WORD_START}(?P<prefix>[وفبل]?)(?P<unit>دقيقه|ساعه)(?=\s*و\s*\d)")
-# An optional "and"/"so", then "at/with the", "for the" or "the", glued to the word: بالثانيه, للنهايه.
-_AR_THE = r"(?:[وف]?(?:بال|لل|ال|ب))?"
-# Ukrainian lowercase letters (Russian ranges do not include і ї є ґ).
-_UK = r"[а-яєіїґ]"
-
-
-def _arabic(text: str) -> str:
-    """Arabic spelling variants become one, and dual or lone time nouns get a number (دقيقتين → 2 دقيقه)."""
-    text = _ARABIC_DROP.sub("", text).translate(_ARABIC_SPELLING)
-    text = _ARABIC_DUAL.sub(lambda m: f"{m['prefix']}2 {m['stem']}ه", text)
-    return _ARABIC_ONE.sub(lambda m: f"{m['prefix']}1 {m['unit']}", text)
 
 
 LANGUAGES: Mapping[str, LanguageWords] = MappingProxyType(
@@ -280,7 +172,7 @@ LANGUAGES: Mapping[str, LanguageWords] = MappingProxyType(
             ),
             pain_words=(r"疼", r"痛"),
             spaced=False,
-            normalize=_chinese_numerals,
+            normalize=chinese_numerals,
         ),
         "es": LanguageWords(
             seconds=(r"s", r"segs?\.?", r"segundos?"),
@@ -575,7 +467,7 @@ LANGUAGES: Mapping[str, LanguageWords] = MappingProxyType(
                 r"الاخيره",
             ),
             pain_words=(rf"{_AR_THE}الم(?:ي|ه|ها|ك)?(?!\w)", r"الام(?!\w)", r"[يتم]ؤلم\w*", r"[يت]?وجع\w*"),
-            normalize=_arabic,
+            normalize=arabic,
         ),
         "hi": LanguageWords(
             # NFKC splits letters with a nukta (ख़ → ख + ़), so the nukta is written as \u093c.
@@ -635,205 +527,3 @@ LANGUAGES: Mapping[str, LanguageWords] = MappingProxyType(
         ),
     }
 )
-
-# Language-independent: scores ("5/10"), percentages, angles, "3x10".
-_GENERIC_NOT_AFTER = (r"/\s*\d", r"%", r"°", r"[x×*]\s*\d")
-
-_NUM = r"\d+(?:[.,]\d+)?"
-_NUM_START = r"(?<![\d.,:/])"
-_NUM_END = r"(?![\d:]|[.,]\d)"
-
-
-def _combining_marks() -> str:
-    """Character-class ranges of the combining marks (Devanagari vowel signs, Arabic harakat, ...)."""
-    ranges: list[list[int]] = []
-    for code in range(0x10000):
-        if unicodedata.category(chr(code)).startswith("M"):
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1][1] = code
-            else:
-                ranges.append([code, code])
-    return "".join(f"\\u{first:04x}-\\u{last:04x}" for first, last in ranges)
-
-
-# A letter, or a combining mark that belongs to the letter before it: "पर" is not a word in "परेशान".
-_LETTER = rf"(?:[^\W\d_]|[{_combining_marks()}])"
-_UNIT_RANK = {"h": 3, "m": 2, "cm": 2, "s": 1}
-_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "cm": 60.0, "s": 1.0}
-_LOOKBEHIND_CHARS = 40
-
-
-def _alternation(field: str, *, trailing_guard: bool = True) -> str:
-    """One regex alternation of a table field across all languages, each entry guarded as a word."""
-    spaced: dict[str, None] = {}
-    unspaced: dict[str, None] = {}
-    for words in LANGUAGES.values():
-        for fragment in getattr(words, field):
-            (spaced if words.spaced else unspaced)["(?:" + fragment.replace(" ", r"\s+") + ")"] = None
-    groups: list[str] = []
-    # Longer entries first, so that 分钟 is tried before 分 and "secs?" before "s". The word guards
-    # stand once around the spaced entries (the big letter class is costly to repeat per entry).
-    if spaced:
-        body = "|".join(sorted(spaced, key=len, reverse=True))
-        groups.append(f"(?<!{_LETTER})(?:{body})" + (f"(?!{_LETTER})" if trailing_guard else ""))
-    if unspaced:
-        groups.append("(?:" + "|".join(sorted(unspaced, key=len, reverse=True)) + ")")
-    return "(?:" + "|".join(groups) + ")" if groups else "(?!)"
-
-
-_TIMECODE = re.compile(
-    r"(?<![\d:.,])(?P<a>\d{1,3}):(?P<b>[0-5]\d)(?::(?P<c>[0-5]\d))?(?:[.,](?P<frac>\d{1,3}))?(?![\d:])"
-)
-_COMPONENT = re.compile(
-    rf"{_NUM_START}(?P<num>{_NUM})(?:\s*[-–—~到至]\s*{_NUM})?(?:{_alternation('ordinal_suffixes')})?\s*"
-    rf"(?:(?P<h>{_alternation('hours')})|(?P<m>{_alternation('minutes')})"
-    rf"|(?P<cm>{_alternation('chain_minutes')})|(?P<s>{_alternation('seconds')}))"
-)
-_JOIN_GAP = re.compile(rf"\s*(?:(?:,|{_alternation('joiners')})\s*)?")
-_NOUN_NUMBER = re.compile(
-    rf"(?:(?P<sec>{_alternation('second_nouns')})|(?P<min>{_alternation('minute_nouns')}))"
-    rf"\s*(?:(?:no\.?|nr\.?|№|#)\s*)?(?P<num>{_NUM}){_NUM_END}"
-)
-_AT_NUMBER = re.compile(rf"{_alternation('at_words')}\s*(?P<num>{_NUM}){_NUM_END}(?!{_LETTER})")
-_AT_AFTER_NUMBER = re.compile(
-    rf"(?<!{_LETTER}){_NUM_START}(?P<num>{_NUM}){_NUM_END}\s*{_alternation('at_after_words')}"
-)
-_PHRASE = re.compile(rf"(?P<start>{_alternation('start_phrases')})|(?P<end>{_alternation('end_phrases')})")
-_NOT_AFTER = re.compile(rf"\s*(?:{_alternation('not_after')}|" + "|".join(_GENERIC_NOT_AFTER) + ")")
-_NOT_BEFORE = re.compile(rf"{_alternation('not_before')}\s*$")
-_FIRST_BEFORE = re.compile(rf"{_alternation('first_words')}\s*$")
-_LAST_BEFORE = re.compile(rf"{_alternation('last_words')}\s*$")
-_PAIN = re.compile(_alternation("pain_words", trailing_guard=False))
-
-
-def _normalize(text: str) -> str:
-    """NFKC, case-fold, ASCII digits, then each language's own hook."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
-    for words in LANGUAGES.values():
-        if words.normalize is not None:
-            text = words.normalize(text)
-    return text
-
-
-def _number(text: str) -> float:
-    """Read a number written with a decimal point or comma."""
-    return float(text.replace(",", "."))
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    """A moment found at a position of the normalised text."""
-
-    position: int
-    ref: MomentRef
-
-
-@dataclass(frozen=True)
-class _Part:
-    """One number with a time unit."""
-
-    start: int
-    end: int
-    unit: str
-    value: float
-
-
-def _parts(text: str) -> list[_Part]:
-    """Every number-with-unit in the text, in order."""
-    parts = []
-    for match in _COMPONENT.finditer(text):
-        unit = next(name for name in ("h", "m", "cm", "s") if match.group(name) is not None)
-        parts.append(_Part(match.start(), match.end(), unit, _number(match.group("num"))))
-    return parts
-
-
-def _chains(text: str) -> Iterator[list[_Part]]:
-    """Yield runs of adjacent number-with-unit parts in falling order (`1 h 2 min 3 s`) that make a time."""
-    parts = _parts(text)
-    i = 0
-    while i < len(parts):
-        chain = [parts[i]]
-        while i + len(chain) < len(parts):
-            nxt = parts[i + len(chain)]
-            gap = _JOIN_GAP.fullmatch(text, chain[-1].end, nxt.start)
-            if gap is None or _UNIT_RANK[nxt.unit] >= _UNIT_RANK[chain[-1].unit]:
-                break
-            chain.append(nxt)
-        i += len(chain)
-        # Ambiguous minutes and hours only count when a smaller part follows them.
-        if chain[-1].unit in ("cm", "h"):
-            continue
-        yield chain
-
-
-def _rejected_after(text: str, end: int) -> bool:
-    """Whether what follows position `end` makes the number a count, a score or a past time."""
-    return _NOT_AFTER.match(text, end) is not None
-
-
-def _before(text: str, start: int) -> str:
-    """Return a little of the text before `start`, for prefix checks."""
-    return text[max(0, start - _LOOKBEHIND_CHARS) : start]
-
-
-def _timecodes(text: str) -> Iterator[tuple[int, int, float]]:
-    """Every `m:ss` / `h:mm:ss` timecode as (start, end, seconds)."""
-    for match in _TIMECODE.finditer(text):
-        a, b, c = match.group("a"), match.group("b"), match.group("c")
-        seconds = int(a) * 3600 + int(b) * 60 + int(c) if c is not None else int(a) * 60 + int(b)
-        frac = match.group("frac")
-        yield match.start(), match.end(), seconds + (float(f"0.{frac}") if frac else 0.0)
-
-
-def _structured(text: str) -> tuple[list[_Candidate], list[tuple[int, int]]]:
-    """Timecodes and unit chains, with the spans they cover."""
-    found: list[_Candidate] = []
-    covered: list[tuple[int, int]] = []
-    for start, end, seconds in _timecodes(text):
-        covered.append((start, end))
-        if not _rejected_after(text, end):
-            found.append(_Candidate(start, MomentRef("at", seconds)))
-    for chain in _chains(text):
-        start, end = chain[0].start, chain[-1].end
-        covered.append((start, end))
-        before = _before(text, start)
-        if _FIRST_BEFORE.search(before):
-            found.append(_Candidate(start, MomentRef("start")))
-        elif _LAST_BEFORE.search(before):
-            found.append(_Candidate(start, MomentRef("end")))
-        elif not _NOT_BEFORE.search(before) and not _rejected_after(text, end):
-            seconds = sum(part.value * _UNIT_SECONDS[part.unit] for part in chain)
-            found.append(_Candidate(start, MomentRef("at", seconds)))
-    return found, covered
-
-
-def _weak(text: str, covered: list[tuple[int, int]]) -> Iterator[_Candidate]:
-    """Numbers after a "second" noun or an "at" word that no stronger form already explains."""
-
-    def free(position: int) -> bool:
-        return not any(start <= position < end for start, end in covered)
-
-    for match in _NOUN_NUMBER.finditer(text):
-        if free(match.start("num")) and not _rejected_after(text, match.end()):
-            factor = 60.0 if match.group("min") is not None else 1.0
-            yield _Candidate(match.start(), MomentRef("at", _number(match.group("num")) * factor))
-    if _PAIN.search(text):
-        return
-    for match in itertools.chain(_AT_NUMBER.finditer(text), _AT_AFTER_NUMBER.finditer(text)):
-        digits = match.group("num").replace(",", ".").split(".")[0]
-        if len(digits) <= 3 and free(match.start("num")) and not _rejected_after(text, match.end()):
-            yield _Candidate(match.start(), MomentRef("at", _number(match.group("num"))))
-
-
-def parse_moment(text: str) -> MomentRef | None:
-    """Return the first moment of the clip that `text` refers to, or None when it names no moment."""
-    norm = _normalize(text)
-    candidates, covered = _structured(norm)
-    candidates.extend(_weak(norm, covered))
-    for match in _PHRASE.finditer(norm):
-        kind: Literal["start", "end"] = "start" if match.group("start") is not None else "end"
-        candidates.append(_Candidate(match.start(), MomentRef(kind)))
-    if not candidates:
-        return None
-    return min(candidates, key=lambda candidate: candidate.position).ref

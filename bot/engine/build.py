@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.assess import AssessmentService, ModelLimits, VideoLimits
 from bot.config import Settings
+from bot.engine.assess import AssessmentService, ModelLimits, VideoLimits
 from bot.video import FFmpeg
 from bot.vlm.backend import VisionLanguageBackend
 

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.alerts import PAIN_BASELINE_REPORTS, PAIN_BASELINE_WINDOW, PainFinding, deliver_alert, judge_pain
+from bot.clinic.alerts import PAIN_BASELINE_REPORTS, PAIN_BASELINE_WINDOW, PainFinding, judge_pain
 from bot.i18n import Translator
 from bot.services import Services
+from bot.tg.alerts import deliver_alert
 from storage import crud, crud_therapist
 from storage.models import Assessment, User
 from storage.types import utcnow

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.app import sending_bot, wire_therapist_side
-from bot.cli import EXIT_OK, CliError
+from bot.cli.errors import EXIT_OK, CliError
 from bot.config import Settings
 from bot.services import build_services
-from bot.weekly import run_due_summaries, send_summaries_now
+from bot.tg.app import sending_bot, wire_therapist_side
+from bot.tg.weekly import run_due_summaries, send_summaries_now
 from storage.db import migrate
 
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal, format_percent
 
-from bot.alerts import patient_label, reason_text
+from bot.clinic.alerts import patient_label, reason_text
 from bot.i18n import Translator
 from bot.vlm.render import format_span
 from storage.crud_therapist import PatientWeek

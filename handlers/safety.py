@@ -6,8 +6,8 @@ import logging
 
 from telegram import Update
 
-from bot.app import BotContext
-from bot.safety import SafetyHit, SafetyKind, check_text, safety_message
+from bot.clinic.safety import SafetyHit, SafetyKind, check_text, safety_message
+from bot.tg.context import BotContext
 from handlers.common import reply, translator_for
 from storage import crud
 from storage.models import AlertKind, User

@@ -19,9 +19,9 @@ from datetime import timedelta
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.jobs import JobContext, LeaseLost, run_answer_job, run_assess_job
-from bot.progress import StatusEditor, retry_after_seconds
 from bot.services import Services
+from bot.tg.jobs import JobContext, LeaseLost, run_answer_job, run_assess_job
+from bot.tg.progress import StatusEditor, retry_after_seconds
 from bot.video import VideoRejected
 from bot.vlm.backend import ModelError
 from storage import crud
@@ -207,7 +207,7 @@ class WorkerPool:
 
     async def _tell_patient_job_died(self, job: DeadJob) -> None:
         """A short apology replying to the video or question that could not be processed."""
-        from bot.jobs import notify_dead_job
+        from bot.tg.jobs import notify_dead_job
 
         try:
             async with self.status.sending(job.chat_id):

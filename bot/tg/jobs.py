@@ -12,11 +12,11 @@ from typing import Any
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ChatAction, ParseMode
 
+from bot.engine.replies import assessment_text, moment_past_end, rejection
+from bot.engine.stages import stage_text
 from bot.i18n import Translator
-from bot.progress import StatusEditor, chat_action
-from bot.replies import assessment_text, moment_past_end, rejection
 from bot.services import Services
-from bot.stages import stage_text
+from bot.tg.progress import StatusEditor, chat_action
 from bot.video import VideoRejected
 from bot.vlm.prompts import ExerciseContext
 from bot.vlm.render import TELEGRAM_TEXT_LIMIT, Markup, split_message, utf16_len

@@ -54,84 +54,36 @@ and everything a fixed word list cannot know; it is a safety net, not a diagnosi
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
-from functools import lru_cache
 from types import MappingProxyType
 
+from bot.clinic.safety_patterns import CLAUSE_END, COMPILED_LEXICONS, CompiledLexicon, fold_accents, normalize
+from bot.clinic.safety_types import (
+    CATEGORY_KIND,
+    CATEGORY_SEVERITY,
+    PAIN_SCALE_MAX,
+    PAIN_SCORE_THRESHOLD,
+    SafetyCategory,
+    SafetyHit,
+    SafetyKind,
+    Severity,
+)
 from bot.i18n import Translator
-from bot.safety_lexicon import CATEGORIES, LEXICONS, Lexicon
 
-
-class SafetyKind(StrEnum):
-    """What the patient reported."""
-
-    FALL = "fall"
-    SEVERE_PAIN = "severe_pain"
-    RED_FLAG = "red_flag"
-
-
-class SafetyCategory(StrEnum):
-    """The finer category: a fall, severe pain or one of the red-flag symptoms."""
-
-    FALL = "fall"
-    SEVERE_PAIN = "severe_pain"
-    NUMBNESS = "numbness"
-    WEAKNESS = "weakness"
-    BLADDER_BOWEL = "bladder_bowel"
-    CHEST_PAIN = "chest_pain"
-    FAINTING = "fainting"
-    BREATHING = "breathing"
-
-
-class Severity(StrEnum):
-    """How urgent an alert is."""
-
-    CRITICAL = "critical"
-    HIGH = "high"
-
-
-@dataclass(frozen=True)
-class SafetyHit:
-    """One safety finding; it deliberately carries no patient text, so it is safe to log."""
-
-    kind: SafetyKind
-    category: str
-    severity: str
-    language: str
-
-
-CATEGORY_KIND: MappingProxyType[SafetyCategory, SafetyKind] = MappingProxyType(
-    {
-        SafetyCategory.FALL: SafetyKind.FALL,
-        SafetyCategory.SEVERE_PAIN: SafetyKind.SEVERE_PAIN,
-        SafetyCategory.NUMBNESS: SafetyKind.RED_FLAG,
-        SafetyCategory.WEAKNESS: SafetyKind.RED_FLAG,
-        SafetyCategory.BLADDER_BOWEL: SafetyKind.RED_FLAG,
-        SafetyCategory.CHEST_PAIN: SafetyKind.RED_FLAG,
-        SafetyCategory.FAINTING: SafetyKind.RED_FLAG,
-        SafetyCategory.BREATHING: SafetyKind.RED_FLAG,
-    }
-)
-
-# Severity of a worded hit. A numeric pain score of PAIN_SCORE_THRESHOLD or more is critical.
-CATEGORY_SEVERITY: MappingProxyType[SafetyCategory, Severity] = MappingProxyType(
-    {
-        SafetyCategory.FALL: Severity.CRITICAL,
-        SafetyCategory.CHEST_PAIN: Severity.CRITICAL,
-        SafetyCategory.FAINTING: Severity.CRITICAL,
-        SafetyCategory.BREATHING: Severity.CRITICAL,
-        SafetyCategory.SEVERE_PAIN: Severity.HIGH,
-        SafetyCategory.NUMBNESS: Severity.HIGH,
-        SafetyCategory.WEAKNESS: Severity.HIGH,
-        SafetyCategory.BLADDER_BOWEL: Severity.HIGH,
-    }
-)
-
-PAIN_SCORE_THRESHOLD = 7.0
-PAIN_SCALE_MAX = 10.0
+__all__ = [
+    "CATEGORY_KIND",
+    "CATEGORY_SEVERITY",
+    "SafetyCategory",
+    "SafetyHit",
+    "SafetyKind",
+    "Severity",
+    "check_text",
+    "find_hits",
+    "fold_accents",
+    "normalize",
+    "safety_message",
+]
 
 # Tie-break among hits of equal severity: the most acute first.
 _CATEGORY_PRIORITY: tuple[SafetyCategory, ...] = (
@@ -146,245 +98,13 @@ _CATEGORY_PRIORITY: tuple[SafetyCategory, ...] = (
 )
 _SEVERITY_RANK = MappingProxyType({Severity.CRITICAL: 0, Severity.HIGH: 1})
 
-if set(CATEGORIES) != {category.value for category in SafetyCategory}:  # pragma: no cover
-    raise RuntimeError("bot.safety_lexicon.CATEGORIES and SafetyCategory disagree")
-
-# --- Normalisation -----------------------------------------------------------------------------
-
-# Devanagari vowel signs are combining marks, not `\w`, so a word boundary must treat them as letters.
-_WORD = r"[\w\u0900-\u0963\u0966-\u097f]"
-_WORD_START = rf"(?<!{_WORD})"
-_BOUNDARY = rf"(?:(?<={_WORD})(?!{_WORD})|(?<!{_WORD})(?={_WORD}))"
-
-_APOSTROPHES = "\u2019\u2018\u02bc`\u00b4\u02b9\u2032"
-# Marks that never change a word's meaning for matching: Arabic short vowels and tatweel, the Hindi
-# nukta (often omitted), zero-width joiners, soft hyphens, stray Latin combining marks.
-_DROPPED = (
-    "".join(chr(code) for code in range(0x064B, 0x0660))
-    + "\u0670\u0640\u093c\u200b\u200c\u200d\u2060\ufeff\u00ad"
-    + "".join(chr(code) for code in range(0x0300, 0x0370))
-)
-_TRANSLATE = str.maketrans({**dict.fromkeys(_APOSTROPHES, "'"), **dict.fromkeys(_DROPPED, None)})
-_SPACES = re.compile(r"\s+")
-# Arabic letter variants people write interchangeably; each maps to one character so that the
-# folded text keeps the length (and the offsets) of the unfolded one.
-_EXTRA_FOLD = MappingProxyType({"ة": "ه", "ى": "ي", "ٱ": "ا"})
-
-
-def normalize(text: str) -> str:
-    """NFKC, case-fold, ASCII digits and apostrophes, no ignorable marks, single spaces."""
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-    folded = folded.translate(_TRANSLATE)
-    folded = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in folded)
-    return _SPACES.sub(" ", folded).strip()
-
-
-@lru_cache(maxsize=4096)
-def _fold_char(char: str) -> str:
-    """One character without its accent: `á` → `a`, `й` → `и`, `أ` → `ا`; others unchanged."""
-    if char.isascii():
-        return char
-    if char in _EXTRA_FOLD:
-        return _EXTRA_FOLD[char]
-    parts = unicodedata.normalize("NFD", char)
-    if len(parts) > 1 and all(unicodedata.combining(part) for part in parts[1:]):
-        return parts[0]
-    return char
-
-
-def fold_accents(text: str) -> str:
-    """Strip accents character by character; the result has the same length as `text`."""
-    return "".join(_fold_char(char) for char in text)
-
-
-# --- Compiling the lexicon ---------------------------------------------------------------------
-
-_CLAUSE_END = re.compile(r"[!?;\n。、…।؟؛]|[.,،](?!\d)")
-_GAP = re.compile(r"\{w([23]?)\}")
-
-
-@dataclass(frozen=True)
-class _Term:
-    """One compiled term: its category and whether it reads the accent-bearing text."""
-
-    category: SafetyCategory
-    pattern: re.Pattern[str]
-    on_accented: bool
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    """A `Lexicon` turned into regular expressions."""
-
-    language: str
-    spaced: bool
-    terms: tuple[_Term, ...]
-    harmless: tuple[re.Pattern[str], ...]
-    negation: re.Pattern[str] | None
-    negation_tail: re.Pattern[str] | None  # unspaced languages: negation near the end of the text
-    post_negation: re.Pattern[str] | None
-    anti_negation: re.Pattern[str] | None
-    breaker: re.Pattern[str] | None
-    hypothetical: re.Pattern[str] | None
-    fall_hypothetical: re.Pattern[str] | None
-    complementizer: re.Pattern[str] | None
-    scores: tuple[re.Pattern[str], ...]
-    markers: re.Pattern[str] | None  # read on the accented text
-    cue_words: re.Pattern[str] | None  # read on the folded text
-    number_words: MappingProxyType[str, int]
-    negation_window: int
-    post_negation_window: int
-
-
-def _normalize_fragment(fragment: str, *, fold: bool) -> str:
-    """Give a lexicon fragment the same normalisation as the text it will be matched on."""
-    # Fragments are lowercase and free of upper-case escapes, so case-folding leaves the syntax intact.
-    text = normalize(fragment)
-    return fold_accents(text) if fold else text
-
-
-def _fragment(fragment: str, lexicon: Lexicon, *, cues: str, clitics: str, fold: bool = True) -> str:
-    r"""Expand one fragment: word start, `\b`, `{w}` gaps, clitics; normalised like the text."""
-    anchored = not fragment.startswith("~")
-    body = _normalize_fragment(fragment.removeprefix("~"), fold=fold)
-    body = body.replace(r"\b", _BOUNDARY)
-    body = _GAP.sub(lambda match: _gap(lexicon, cues, int(match.group(1) or 1)), body)
-    if not lexicon.spaced or not anchored:
-        return body
-    return f"{_WORD_START}{clitics}(?:{body})"
-
-
-def _gap(lexicon: Lexicon, cues: str, words: int) -> str:
-    """Up to `words` words (two characters each in unspaced scripts) that are not cue words."""
-    refuse = f"(?!{cues})" if cues else ""
-    if lexicon.spaced:
-        return rf"(?:\s+{refuse}[^\s.,!?;:،؟।]+){{0,{words}}}"
-    return rf"(?:{refuse}[^\s,.!?;:。、]){{0,{2 * words}}}"
-
-
-def _alternation(fragments: Iterable[str], lexicon: Lexicon, *, clitics: str = "", cues: str = "") -> str:
-    """Several fragments as one non-capturing alternation ('' when there are none)."""
-    parts = [_fragment(fragment, lexicon, cues=cues, clitics=clitics) for fragment in fragments]
-    return "|".join(f"(?:{part})" for part in parts)
-
-
-def _maybe(pattern: str) -> re.Pattern[str] | None:
-    """Compile `pattern`, or None for an empty cue list."""
-    return re.compile(pattern) if pattern else None
-
-
-def _compile(lexicon: Lexicon) -> _Compiled:
-    """Compile one language's tables."""
-    clitics, cue_clitics = lexicon.clitics, lexicon.cue_clitics
-    negation = _alternation(lexicon.negations, lexicon, clitics=cue_clitics)
-    hypothetical = _alternation(lexicon.hypotheticals, lexicon, clitics=cue_clitics)
-    fall_hypothetical = _alternation(lexicon.fall_hypotheticals, lexicon, clitics=cue_clitics)
-    breaker = _alternation(lexicon.breakers, lexicon, clitics=cue_clitics)
-    # Gaps inside a term may not swallow a cue: "ich bin nicht gefallen" must not match "bin {w3} gefallen".
-    cues = "|".join(part for part in (negation, hypothetical, fall_hypothetical, breaker) if part)
-
-    terms: list[_Term] = []
-    for table, on_accented in ((lexicon.terms, False), (lexicon.exact_terms, True)):
-        for category, fragments in table.items():
-            for fragment in fragments:
-                pattern = _fragment(fragment, lexicon, cues=cues, clitics=clitics, fold=not on_accented)
-                terms.append(_Term(SafetyCategory(category), re.compile(pattern), on_accented))
-
-    numbers = MappingProxyType({fold_accents(normalize(word)): value for word, value in lexicon.number_words.items()})
-    return _Compiled(
-        language=lexicon.language,
-        spaced=lexicon.spaced,
-        terms=tuple(terms),
-        harmless=tuple(
-            re.compile(_fragment(fragment, lexicon, cues="", clitics=clitics)) for fragment in lexicon.harmless
-        ),
-        negation=_maybe(negation),
-        negation_tail=(
-            None
-            if lexicon.spaced or not negation
-            else re.compile(rf"(?:{negation})[^\s]{{0,{lexicon.negation_window}}}\s*$")
-        ),
-        post_negation=_maybe(_alternation(lexicon.post_negations, lexicon, clitics=cue_clitics)),
-        anti_negation=_maybe(_alternation(lexicon.anti_negations, lexicon, clitics=cue_clitics)),
-        breaker=_maybe(breaker),
-        hypothetical=_maybe(hypothetical),
-        fall_hypothetical=_maybe(fall_hypothetical),
-        complementizer=_maybe(
-            rf"\s*(?:{_alternation(lexicon.complementizers, lexicon, clitics=cue_clitics)})"
-            if lexicon.complementizers
-            else ""
-        ),
-        scores=_compile_scores(lexicon, numbers),
-        markers=_maybe(
-            "|".join(
-                f"(?:{_fragment(fragment, lexicon, cues='', clitics='', fold=False)})" for fragment in lexicon.markers
-            )
-        ),
-        cue_words=_maybe(
-            "|".join(
-                f"(?:{part})"
-                for part in (
-                    negation,
-                    hypothetical,
-                    fall_hypothetical,
-                    breaker,
-                    _alternation(lexicon.post_negations, lexicon, clitics=cue_clitics),
-                    _alternation(lexicon.pain, lexicon, clitics=clitics),
-                )
-                if part
-            )
-        ),
-        number_words=numbers,
-        negation_window=lexicon.negation_window,
-        post_negation_window=lexicon.post_negation_window,
-    )
-
-
-def _compile_scores(lexicon: Lexicon, numbers: MappingProxyType[str, int]) -> tuple[re.Pattern[str], ...]:
-    """The pain-score patterns, each with a `score` group."""
-    if not lexicon.pain:
-        return ()
-    pain = _alternation(lexicon.pain, lexicon, clitics=lexicon.clitics)
-    words = "|".join(re.escape(word) for word in sorted(numbers, key=len, reverse=True))
-    number = r"(?<![\d.,:])\d+(?:[.,]\d+)?"
-    if words and lexicon.spaced:
-        number += rf"|{_WORD_START}(?:{words})(?!{_WORD})"
-    elif words:
-        number += f"|{words}"
-    tens = "|".join(["10", *(_fragment(word, lexicon, cues="", clitics="") for word in lexicon.ten_words)])
-    # "8/10", "8 out of 10", "8 из 10": the scale word needs a space after it, the slash does not.
-    scale_options = ["/", *(rf"{_normalize_fragment(word, fold=True)}\s" for word in lexicon.scale_words)]
-    # Units may touch the number ("8kg", "30s"), so they are not anchored at a word start.
-    units = _alternation((f"~{unit}" for unit in lexicon.units), lexicon)
-    not_a_count = rf"(?!\s*(?:{units})(?!{_WORD}))" if units else ""
-    scale = rf"\s*(?:{'|'.join(scale_options)})\s*(?:{tens})(?!{_WORD}){not_a_count}"
-    end = r"(?!\s*[:.,/]?\s*\d)" + not_a_count
-    filler = _alternation(lexicon.score_fillers, lexicon) or "[:=~-]"
-    slots = {
-        "{pain}": f"(?P<pain>{pain})",
-        "{n}": f"(?P<score>{number})",
-        "{scale}": scale,
-        "{end}": end,
-        "{filler}": f"(?:{filler})",
-    }
-    compiled = []
-    for template in lexicon.score_templates:
-        pattern = _normalize_fragment(template, fold=True)
-        for slot, value in slots.items():
-            pattern = pattern.replace(slot, value)
-        compiled.append(re.compile(pattern))
-    return tuple(compiled)
-
-
-_LANGUAGES: tuple[_Compiled, ...] = tuple(_compile(lexicon) for lexicon in LEXICONS)
-
 
 # --- Matching ----------------------------------------------------------------------------------
 
 
 def _clause_start(text: str, position: int, *, joiner: re.Pattern[str] | None = None) -> int:
     """Where the clause holding `position` starts; a comma before a `joiner` does not end a clause."""
-    for match in reversed(list(_CLAUSE_END.finditer(text, 0, position))):
+    for match in reversed(list(CLAUSE_END.finditer(text, 0, position))):
         if joiner is not None and match.group() == "," and joiner.match(text, match.end()):
             continue
         return match.end()
@@ -416,7 +136,7 @@ def _blank(pattern: re.Pattern[str] | None, text: str) -> str:
     return pattern.sub(lambda match: " " * len(match.group()), text)
 
 
-def _negated_before(language: _Compiled, before: str) -> bool:
+def _negated_before(language: CompiledLexicon, before: str) -> bool:
     """Whether a negation reaches forward to the end of `before`."""
     text = _blank(language.anti_negation, _after_last(language.breaker, before))
     if language.negation_tail is not None:
@@ -427,7 +147,7 @@ def _negated_before(language: _Compiled, before: str) -> bool:
     return language.negation.search(window) is not None
 
 
-def _negated_after(language: _Compiled, after: str) -> bool:
+def _negated_after(language: CompiledLexicon, after: str) -> bool:
     """Whether a post-posed negation ("онемения нет") follows closely in `after`."""
     if language.post_negation is None:
         return False
@@ -435,12 +155,12 @@ def _negated_after(language: _Compiled, after: str) -> bool:
     return language.post_negation.search(window) is not None
 
 
-def _suppressed(language: _Compiled, text: str, start: int, end: int, category: SafetyCategory) -> bool:
+def _suppressed(language: CompiledLexicon, text: str, start: int, end: int, category: SafetyCategory) -> bool:
     """Whether the match at `start:end` is negated, hypothetical, or (for falls) feared or nearly."""
     before = text[_clause_start(text, start) : start]
     if _negated_before(language, before):
         return True
-    clause_end = _CLAUSE_END.search(text, end)
+    clause_end = CLAUSE_END.search(text, end)
     if _negated_after(language, text[end : clause_end.start() if clause_end else len(text)]):
         return True
     # Fear and hedges reach across a comma that only introduces a clause: "Angst, dass ich stürze".
@@ -457,7 +177,10 @@ def _suppressed(language: _Compiled, text: str, start: int, end: int, category: 
 def _blank_harmless(accented: str, folded: str) -> tuple[str, str]:
     """Blank the harmless phrases of every language out of both copies of the text."""
     spans = [
-        match.span() for language in _LANGUAGES for pattern in language.harmless for match in pattern.finditer(folded)
+        match.span()
+        for language in COMPILED_LEXICONS
+        for pattern in language.harmless
+        for match in pattern.finditer(folded)
     ]
     if not spans:
         return accented, folded
@@ -468,7 +191,7 @@ def _blank_harmless(accented: str, folded: str) -> tuple[str, str]:
     return "".join(accented_chars), "".join(folded_chars)
 
 
-def _score_value(language: _Compiled, raw: str) -> float | None:
+def _score_value(language: CompiledLexicon, raw: str) -> float | None:
     """A matched score as a number, or None when it is not one."""
     if raw in language.number_words:
         return float(language.number_words[raw])
@@ -482,7 +205,7 @@ def _score_value(language: _Compiled, raw: str) -> float | None:
 class _Candidate:
     """One match of one language's term, before languages sharing the word are reconciled."""
 
-    language: int  # index into _LANGUAGES
+    language: int  # index into COMPILED_LEXICONS
     category: SafetyCategory
     severity: Severity
     start: int
@@ -492,7 +215,7 @@ class _Candidate:
 
 def _term_candidates(index: int, accented: str, folded: str) -> Iterable[_Candidate]:
     """Every match of one language's terms, each with its negation/hypothesis verdict."""
-    language = _LANGUAGES[index]
+    language = COMPILED_LEXICONS[index]
     for term in language.terms:
         source = accented if term.on_accented else folded
         for match in term.pattern.finditer(source):
@@ -508,7 +231,7 @@ def _term_candidates(index: int, accented: str, folded: str) -> Iterable[_Candid
 
 def _score_candidates(index: int, folded: str) -> Iterable[_Candidate]:
     """Pain scores of 7/10 or more in one language (critical, per the clinical notes)."""
-    language = _LANGUAGES[index]
+    language = COMPILED_LEXICONS[index]
     for pattern in language.scores:
         for match in pattern.finditer(folded):
             value = _score_value(language, match.group("score"))
@@ -532,7 +255,7 @@ def _score_candidates(index: int, folded: str) -> Iterable[_Candidate]:
 def _language_weights(accented: str, folded: str) -> tuple[int, ...]:
     """How much the text looks like each language: its marker and cue words, counted."""
     weights = []
-    for language in _LANGUAGES:
+    for language in COMPILED_LEXICONS:
         weight = len(language.markers.findall(accented)) if language.markers else 0
         weight += len(language.cue_words.findall(folded)) if language.cue_words else 0
         weights.append(weight)
@@ -575,7 +298,7 @@ def _resolve(cluster: list[_Candidate], weights: tuple[int, ...]) -> SafetyHit |
                 kind=CATEGORY_KIND[first.category],
                 category=first.category.value,
                 severity=first.severity.value,
-                language=_LANGUAGES[index].language,
+                language=COMPILED_LEXICONS[index].language,
             )
     return None
 
@@ -593,7 +316,7 @@ def find_hits(text: str) -> list[SafetyHit]:
     accented, folded = _blank_harmless(accented, fold_accents(accented))
     candidates = [
         candidate
-        for index in range(len(_LANGUAGES))
+        for index in range(len(COMPILED_LEXICONS))
         for found in (_term_candidates(index, accented, folded), _score_candidates(index, folded))
         for candidate in found
     ]

@@ -10,12 +10,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bot.assess import AnswerOutcome, AssessmentOutcome, AssessmentService, PreparedVideo, QuestionPlan
-from bot.cli import EXIT_BAD_INPUT, EXIT_OK, CliError
+from bot.cli.errors import EXIT_BAD_INPUT, EXIT_OK, CliError
 from bot.config import Settings
-from bot.engine import build_assessment_service
+from bot.engine.assess import AnswerOutcome, AssessmentOutcome, AssessmentService, PreparedVideo, QuestionPlan
+from bot.engine.build import build_assessment_service
+from bot.engine.replies import assessment_text, moment_past_end
 from bot.i18n import Catalogs, negotiate_locale
-from bot.replies import assessment_text, moment_past_end
 from bot.video import VideoRejected, describe
 from bot.vlm.backend import ModelError
 from bot.vlm.prompts import ExerciseContext

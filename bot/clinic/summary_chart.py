@@ -11,8 +11,8 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
 
+from bot.clinic.summaries import SummaryData
 from bot.i18n import Translator
-from bot.summaries import SummaryData
 
 
 @cache

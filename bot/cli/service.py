@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
-from bot.cli import EXIT_OK, CliError
+from bot.cli.errors import EXIT_OK, CliError
 from bot.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ def _settings() -> Settings:
 
 def run(args: argparse.Namespace) -> int:
     """`rehab-bot run`: the bot with in-process workers (long polling)."""
-    from bot.app import run_bot
+    from bot.tg.app import run_bot
 
     settings = _settings()
     if not settings.telegram_bot_token.get_secret_value():
@@ -39,10 +39,10 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run_workers(settings: Settings) -> None:
     """Workers alone against the shared database, until SIGINT/SIGTERM."""
-    from bot.app import sending_bot, wire_therapist_side
-    from bot.scheduler import Scheduler
     from bot.services import build_services
-    from bot.worker import WorkerPool
+    from bot.tg.app import sending_bot, wire_therapist_side
+    from bot.tg.scheduler import Scheduler
+    from bot.tg.worker import WorkerPool
     from storage.db import migrate
 
     await asyncio.to_thread(migrate, settings.database_url)
@@ -104,7 +104,7 @@ def add_therapist(args: argparse.Namespace) -> int:
 
 def summaries(args: argparse.Namespace) -> int:
     """`rehab-bot summaries [--now]`: send the weekly summaries that are due (or this week's now)."""
-    from bot.summaries_cli import send_summaries
+    from bot.cli.summaries import send_summaries
 
     return send_summaries(_settings(), now=args.now)
 

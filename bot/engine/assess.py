@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.moments import MomentRef, parse_moment
+from bot.engine.moments import MomentRef, parse_moment
 from bot.video import FFmpeg, FramePack, SampledFrames, VideoProbe, inspect_video, sample_video, window_from_video
 from bot.vlm.backend import Completion, GenerationRequest, ModelOutOfMemory, VideoInput, VisionLanguageBackend
+from bot.vlm.fallback import fallback_text
 from bot.vlm.prompts import ExerciseContext, assessment_messages, question_messages, repair_messages
-from bot.vlm.schema import AssessmentResult, fallback_text, parse_assessment
+from bot.vlm.schema import AssessmentResult, parse_assessment
 
 logger = logging.getLogger(__name__)
 

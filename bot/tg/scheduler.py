@@ -8,9 +8,9 @@ import logging
 
 from telegram import Bot
 
-from bot.alerts import redeliver_alerts
 from bot.services import Services
-from bot.weekly import run_due_summaries
+from bot.tg.alerts import redeliver_alerts
+from bot.tg.weekly import run_due_summaries
 
 logger = logging.getLogger(__name__)
 

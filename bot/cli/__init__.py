@@ -1,0 +1,1 @@
+"""The `rehab-bot` operator command line (DESIGN §11)."""

@@ -1,0 +1,1 @@
+"""Clinical domain rules without Telegram: safety screening, alerts, pain, summaries, invites, access."""

@@ -1,0 +1,1 @@
+"""Video → frames → model → feedback: the assessment use cases, moment parsing and reply texts."""

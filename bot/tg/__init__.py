@@ -1,0 +1,1 @@
+"""Telegram glue: the Application, worker pool, job delivery, progress, scheduler and sending."""

@@ -33,10 +33,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.benchlib_api import ApiProcess, FakeApi
 from bench.botbench import (
     DEFAULT_CACHE,
-    ApiProcess,
-    FakeApi,
     FixedLatencyBackend,
     RunningBot,
     bench_clips,

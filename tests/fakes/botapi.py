@@ -18,16 +18,13 @@ Usage::
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import copy
 import re
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
 from telegram import Bot
@@ -43,51 +40,29 @@ from tests.fakes.botapi_faults import (
     Slow,
 )
 from tests.fakes.botapi_files import FileStore
-from tests.fakes.botapi_methods import MethodHandlers, Request
+from tests.fakes.botapi_http import Drop, Raw, decode, drop_connection, json_error, server_error
+from tests.fakes.botapi_methods import MethodHandlers
+from tests.fakes.botapi_polling import LongPolling, Poll
+from tests.fakes.botapi_queries import RecordQueries
 from tests.fakes.botapi_records import (
     ApiError,
     Call,
-    Edit,
     FiredFault,
     GetUpdatesCall,
-    SentMessage,
-    UploadedFile,
     Violation,
 )
-from tests.fakes.botapi_spec import BotApiSpec, MethodSpec, UploadedPart, coerce_form_value
+from tests.fakes.botapi_request import Request
+from tests.fakes.botapi_spec import BotApiSpec, MethodSpec, UploadedPart
 from tests.fakes.botapi_users import UserActions
 from tests.fakes.botapi_validate import check_attachments, check_call, raise_if_unknown_method
 from tests.fakes.botapi_world import World
 
-T = TypeVar("T")
-
 DEFAULT_TOKEN = "7012345678:AAHFakeBotApiTokenForRehabTests0123"
 _TOKEN_RE = re.compile(r"\d+:[A-Za-z0-9_-]{35}")
-_CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
-_WEBHOOK_CONFLICT = (
-    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
-)
-MAX_POLL_TIMEOUT = 50.0
 MAX_UPLOAD = 2 * 1024 * 1024 * 1024
 
 
-class _Poll:
-    """One waiting getUpdates call."""
-
-    def __init__(self, request: web.Request) -> None:
-        """Track the HTTP request so a newer poll can terminate it with 409."""
-        self.request = request
-        self.event = asyncio.Event()
-        self.conflicted = False
-
-    @property
-    def connected(self) -> bool:
-        """Whether the client is still waiting for this answer."""
-        transport = self.request.transport
-        return transport is not None and not transport.is_closing()
-
-
-class FakeBotApi(UserActions):
+class FakeBotApi(LongPolling, RecordQueries, UserActions):
     """Fake Telegram Bot API server with a simulated user side, recording and fault injection."""
 
     def __init__(
@@ -129,7 +104,7 @@ class FakeBotApi(UserActions):
         self._world = World(self.bot_user, files, first_update_id=730_000_001, group_privacy=group_privacy)
         self._methods = MethodHandlers(self._world, self.spec, local_mode=local_mode)
         self._faults: list[FaultRule] = []
-        self._polls: set[_Poll] = set()
+        self._polls: set[Poll] = set()
         self._closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -288,10 +263,10 @@ class FakeBotApi(UserActions):
                 self.unauthorized += 1
             # Telegram: 401 for a well-formed but wrong token, 404 for a malformed one.
             if _TOKEN_RE.fullmatch(token):
-                return _json_error(ApiError(401, "Unauthorized"))
-            return _json_error(ApiError(404, "Not Found"))
+                return json_error(ApiError(401, "Unauthorized"))
+            return json_error(ApiError(404, "Not Found"))
         method = self.spec.method(name)
-        params, parts = await _decode(request, method)
+        params, parts = await decode(request, method)
         call = Call(method.name if method else name, params, ts)
         with self._lock:
             self.calls.append(call)
@@ -299,11 +274,11 @@ class FakeBotApi(UserActions):
             result = await self._process(request, call, method, parts)
         except ApiError as error:
             self._record_error(call, error)
-            return _json_error(error)
-        except _Drop:
+            return json_error(error)
+        except Drop:
             call.error = "dropped"
-            return await _drop_connection(request)
-        except _Raw as raw:
+            return await drop_connection(request)
+        except Raw as raw:
             call.status, call.error = raw.response.status, raw.response.text
             return raw.response
         call.status, call.result = 200, result
@@ -321,7 +296,7 @@ class FakeBotApi(UserActions):
         if fault is not None and not isinstance(fault, Slow | Dropped | ServerError):
             raise fault.error()
         if isinstance(fault, ServerError):
-            raise _Raw(_server_error(fault))
+            raise Raw(server_error(fault))
         self._check_flood(method.name, chat_id)
 
         async def perform() -> Any:
@@ -337,7 +312,7 @@ class FakeBotApi(UserActions):
                     await perform()
                 except ApiError as error:
                     self._record_error(call, error)
-            raise _Drop
+            raise Drop
         if isinstance(fault, Slow):
             if fault.perform_first:
                 result = await perform()
@@ -373,287 +348,5 @@ class FakeBotApi(UserActions):
             if stored is not None:
                 self.downloads.append(path)
         if stored is None:
-            return _json_error(ApiError(404, "Not Found"))
+            return json_error(ApiError(404, "Not Found"))
         return web.Response(body=stored.data, content_type="application/octet-stream")
-
-    # getUpdates
-
-    def _notify(self) -> None:
-        """Wake waiting long polls (callable from any thread)."""
-        loop = self._loop
-        if loop is not None and loop.is_running():
-            loop.call_soon_threadsafe(self._wake_polls)
-
-    def _wake_polls(self) -> None:
-        """Set every waiting poll's event (server loop only)."""
-        for poll in self._polls:
-            poll.event.set()
-
-    async def _get_updates(self, request: web.Request, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """Long polling with offset confirmation, limit, timeout and allowed_updates, like Telegram."""
-        with self._lock:
-            if self._world.webhook:
-                raise ApiError(409, _WEBHOOK_CONFLICT)
-            self._world.confirm(int(params.get("offset") or 0))
-            self._world.set_allowed_updates(params.get("allowed_updates"))
-        # A newer getUpdates terminates an older one that is still waiting.
-        for old in list(self._polls):
-            if old.connected:
-                old.conflicted = True
-                old.event.set()
-        poll = _Poll(request)
-        self._polls.add(poll)
-        deadline = time.monotonic() + min(float(params.get("timeout") or 0), MAX_POLL_TIMEOUT)
-        try:
-            while True:
-                poll.event.clear()
-                if poll.conflicted:
-                    with self._lock:
-                        self.conflicts += 1
-                    raise ApiError(409, _CONFLICT)
-                with self._lock:
-                    batch = self._world.available(int(params.get("limit") or 100))
-                remaining = deadline - time.monotonic()
-                if batch or remaining <= 0 or self._closing:
-                    break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(poll.event.wait(), remaining)
-        finally:
-            self._polls.discard(poll)
-        with self._lock:
-            self.get_updates_calls.append(
-                GetUpdatesCall(params, tuple(u["update_id"] for u in batch), time.monotonic())
-            )
-        return batch
-
-    # Queries for tests
-
-    def sent_messages(self, chat_id: int | None = None, *, method: str | None = None) -> list[SentMessage]:
-        """Messages the bot created (sendMessage, sendDocument, sendPhoto, copyMessage, ...), in order."""
-        with self._lock:
-            return [
-                sent
-                for sent in self._world.sent
-                if (chat_id is None or sent.chat_id == chat_id) and (method is None or sent.method == method)
-            ]
-
-    def last_message(self, chat_id: int | None = None) -> SentMessage | None:
-        """The latest message the bot created in a chat (or anywhere)."""
-        sent = self.sent_messages(chat_id)
-        return sent[-1] if sent else None
-
-    def edits(self, chat_id: int | None = None) -> list[Edit]:
-        """Successful edits (text, caption, markup, media), in order."""
-        with self._lock:
-            return [edit for edit in self._world.edits if chat_id is None or edit.chat_id == chat_id]
-
-    def chat_actions(self, chat_id: int | None = None) -> list[str]:
-        """Chat actions (typing, upload_video, ...) sent to a chat, in order."""
-        with self._lock:
-            return [action for cid, action, _ in self._world.chat_actions if chat_id is None or cid == chat_id]
-
-    def chat_action_times(self, chat_id: int) -> list[tuple[str, float]]:
-        """Chat actions with their monotonic timestamps (to check they are renewed every < 5 s)."""
-        with self._lock:
-            return [(action, ts) for cid, action, ts in self._world.chat_actions if cid == chat_id]
-
-    def calls_to(self, method: str) -> list[dict[str, Any]]:
-        """Decoded parameters of every call to `method` (case-insensitive), in order."""
-        with self._lock:
-            return [call.params for call in self.calls if call.method.lower() == method.lower()]
-
-    def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
-        """Current state of any message in a chat (None once deleted)."""
-        with self._lock:
-            found = self._world.find_message(chat_id, message_id)
-            return copy.deepcopy(found) if found else None
-
-    @property
-    def uploads(self) -> list[UploadedFile]:
-        """Files the bot uploaded (documents, photos, ...), in order."""
-        with self._lock:
-            return list(self._world.uploads)
-
-    def commands(self, *, scope: dict[str, Any] | None = None, language_code: str = "") -> list[dict[str, Any]]:
-        """Bot commands set for a scope (default scope if None) and language ("" = all languages)."""
-        key = self._methods._commands_key({"scope": scope, "language_code": language_code})
-        with self._lock:
-            return copy.deepcopy(self._world.commands.get(key, []))
-
-    def callback_answer(self, query_id: str) -> dict[str, Any] | None:
-        """The bot's answerCallbackQuery parameters for a query, if it answered."""
-        with self._lock:
-            return self._world.callback_answers.get(query_id)
-
-    def unanswered_callback_queries(self) -> list[str]:
-        """Callback query ids the bot has not answered (clients show a spinner until it does)."""
-        with self._lock:
-            return [qid for qid in self._world.callback_queries if qid not in self._world.callback_answers]
-
-    @property
-    def pending_updates(self) -> list[dict[str, Any]]:
-        """Updates not yet confirmed by the bot."""
-        with self._lock:
-            return copy.deepcopy(self._world.pending)
-
-    def delivery_count(self, update_id: int) -> int:
-        """How many times an update was handed out by getUpdates (> 1 means re-delivered)."""
-        with self._lock:
-            return self._world.deliveries[update_id]
-
-    @property
-    def dropped_updates(self) -> list[tuple[str, tuple[int, ...]]]:
-        """(reason, update ids) for updates dropped by drop_pending_updates or allowed_updates."""
-        with self._lock:
-            return list(self._world.dropped_updates)
-
-    @property
-    def drop_pending_requests(self) -> list[Call]:
-        """Calls that asked to drop pending updates (setWebhook/deleteWebhook drop_pending_updates=True)."""
-        with self._lock:
-            return [call for call in self.calls if call.params.get("drop_pending_updates") is True]
-
-    def describe(self, last: int = 15) -> str:
-        """The last calls, one per line, for assertion messages."""
-        with self._lock:
-            calls = self.calls[-last:]
-        lines = []
-        for call in calls:
-            shown = {k: v for k, v in call.params.items() if not isinstance(v, UploadedPart)}
-            lines.append(f"{call.method} {call.status or '...'} {shown}{f' -> {call.error}' if call.error else ''}")
-        return "\n".join(lines)
-
-    # Waiting
-
-    async def wait_for(
-        self,
-        predicate: Callable[[], T],
-        timeout: float = 5.0,  # noqa: ASYNC109 - a plain timeout argument reads best in tests
-        *,
-        what: str = "",
-    ) -> T:
-        """Poll `predicate` until it returns something truthy; AssertionError with recent calls on timeout."""
-        deadline = time.monotonic() + timeout
-        while True:
-            result = predicate()
-            if result:
-                return result
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"timed out after {timeout}s waiting for {what or predicate}\nrecent calls:\n{self.describe()}"
-                )
-            await asyncio.sleep(0.01)
-
-    def wait_for_sync(self, predicate: Callable[[], T], timeout: float = 5.0, *, what: str = "") -> T:
-        """Blocking variant of wait_for for synchronous tests."""
-        deadline = time.monotonic() + timeout
-        while True:
-            result = predicate()
-            if result:
-                return result
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"timed out after {timeout}s waiting for {what or predicate}\nrecent calls:\n{self.describe()}"
-                )
-            time.sleep(0.01)
-
-    async def wait_for_message(
-        self,
-        chat_id: int,
-        predicate: Callable[[SentMessage], bool] | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - same meaning as wait_for's
-        *,
-        after: int = 0,
-    ) -> SentMessage:
-        """The first message the bot sent to `chat_id` (skipping the first `after`) that matches."""
-
-        def find() -> SentMessage | None:
-            """First match, if any."""
-            for sent in self.sent_messages(chat_id)[after:]:
-                if predicate is None or predicate(sent):
-                    return sent
-            return None
-
-        return await self.wait_for(find, timeout, what=f"a message to chat {chat_id}")
-
-    async def wait_for_messages(
-        self,
-        chat_id: int,
-        count: int,
-        timeout: float = 5.0,  # noqa: ASYNC109 - same meaning as wait_for's
-    ) -> list[SentMessage]:
-        """Wait until the bot has sent at least `count` messages to `chat_id`; returns them all."""
-        return await self.wait_for(
-            lambda: (sent := self.sent_messages(chat_id)) and len(sent) >= count and sent,
-            timeout,
-            what=f"{count} messages to chat {chat_id}",
-        )
-
-
-class _Drop(Exception):
-    """Internal: close the connection without answering."""
-
-
-class _Raw(Exception):
-    """Internal: answer with a prepared (non-Telegram) response."""
-
-    def __init__(self, response: web.Response) -> None:
-        """Carry the response."""
-        super().__init__(response.status)
-        self.response = response
-
-
-def _json_error(error: ApiError) -> web.Response:
-    """Telegram's JSON error answer."""
-    return web.json_response(error.body(), status=error.code)
-
-
-def _server_error(fault: ServerError) -> web.Response:
-    """A 5xx as Telegram (JSON) or a proxy in front of it (HTML) would send it."""
-    if fault.is_json:
-        body = {"ok": False, "error_code": fault.status, "description": "Internal Server Error"}
-        return web.json_response(body, status=fault.status)
-    html = (
-        f"<html><head><title>{fault.status}</title></head><body><center><h1>{fault.status}</h1></center></body></html>"
-    )
-    return web.Response(text=html, status=fault.status, content_type="text/html")
-
-
-async def _drop_connection(request: web.Request) -> web.StreamResponse:
-    """Abort the TCP connection so the client sees it closed without a response."""
-    transport = request.transport
-    if transport is not None:
-        transport.abort()
-    # aiohttp cannot send anything on an aborted transport; this response is discarded.
-    return web.Response(status=500)
-
-
-async def _decode(request: web.Request, method: MethodSpec | None) -> tuple[dict[str, Any], dict[str, UploadedPart]]:
-    """Read query string, form/multipart or JSON parameters and decode them per the method's field types.
-
-    python-telegram-bot posts `application/x-www-form-urlencoded` (multipart when uploading) where
-    strings are sent as-is and every other value as a JSON string, like Telegram expects.
-    """
-    raw: dict[str, Any] = dict(request.query)
-    parts: dict[str, UploadedPart] = {}
-    typed: dict[str, Any] = {}
-    if request.body_exists:
-        if request.content_type == "application/json":
-            body = await request.json()
-            typed = body if isinstance(body, dict) else {}
-        else:
-            form = await request.post()
-            for key, value in form.items():
-                if isinstance(value, web.FileField):
-                    parts[key] = UploadedPart(key, value.filename, value.content_type, value.file.read())
-                else:
-                    raw[key] = value
-    fields = method.fields if method else {}
-    params: dict[str, Any] = {}
-    for key, value in raw.items():
-        params[key] = coerce_form_value(value, fields[key].types) if key in fields else value
-    params.update(typed)
-    for key, part in parts.items():
-        if key in fields:
-            params[key] = part
-    return params, parts

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import copy
-import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from tests.fakes.botapi_files import StoredFile, image_size
-from tests.fakes.botapi_records import Edit, SentMessage, UploadedFile, bad_request
-from tests.fakes.botapi_spec import BotApiSpec, MethodSpec, UploadedPart
+from tests.fakes.botapi_media import MediaFiles
+from tests.fakes.botapi_records import Edit, SentMessage, bad_request
+from tests.fakes.botapi_request import Request
+from tests.fakes.botapi_settings import BotSettingsMethods
+from tests.fakes.botapi_spec import BotApiSpec
 from tests.fakes.botapi_world import ChatState, World, without_reply
 from tests.fakes.entities import ParsedText
-
-CLOUD_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 
 # sendX method -> (parameter holding the file, Message field, folder on the server)
 MEDIA_METHODS: dict[str, tuple[str, str, str]] = {
@@ -37,17 +33,6 @@ _NOT_MODIFIED = (
 )
 
 
-@dataclass
-class Request:
-    """A validated call: its method, decoded parameters, parsed texts and uploaded parts."""
-
-    method: MethodSpec
-    params: dict[str, Any]
-    parsed: dict[str, ParsedText]
-    parts: dict[str, UploadedPart]
-    ts: float
-
-
 def _text_content(parsed: ParsedText, key: str = "text") -> dict[str, Any]:
     """Message fields for a text or caption: visible text plus entities when there are any."""
     content: dict[str, Any] = {key: parsed.text}
@@ -56,7 +41,7 @@ def _text_content(parsed: ParsedText, key: str = "text") -> dict[str, Any]:
     return content
 
 
-class MethodHandlers:
+class MethodHandlers(MediaFiles, BotSettingsMethods):
     """Implements Bot API methods against a World; unknown-but-valid methods get a generic answer."""
 
     def __init__(self, world: World, spec: BotApiSpec, *, local_mode: bool) -> None:
@@ -142,62 +127,6 @@ class MethodHandlers:
         sent = self.world.record_sent(request.method.name, params, stored, request.ts)
         return stored, sent
 
-    def _resolve_file(self, value: Any, request: Request, folder: str) -> tuple[StoredFile, UploadedFile | None]:
-        """Turn an InputFile or String file parameter into a stored file (and the upload, if any)."""
-        part: UploadedPart | None = value if isinstance(value, UploadedPart) else None
-        if isinstance(value, str) and value.startswith("attach://"):
-            part = request.parts[value.removeprefix("attach://")]
-        if part is not None:
-            return self._store_upload(part.data, part.filename, part.content_type, folder)
-        text = str(value)
-        if text.startswith("file://"):
-            if not self.local_mode:
-                raise bad_request("wrong HTTP URL specified", "spec")
-            path = Path(unquote(urlsplit(text).path))
-            if not path.is_file():
-                raise bad_request("file not found", "state")
-            return self._store_upload(path.read_bytes(), path.name, "application/octet-stream", folder)
-        if text.startswith(("http://", "https://")):
-            # Telegram would fetch the URL; the fake has no network, so the file is empty.
-            return self.world.files.add(b"", folder=folder, file_name=Path(urlsplit(text).path).name), None
-        stored = self.world.files.get(text)
-        if stored is None:
-            raise bad_request("wrong file identifier/HTTP URL specified", "state")
-        return stored, None
-
-    def _store_upload(
-        self, data: bytes, filename: str, content_type: str, folder: str
-    ) -> tuple[StoredFile, UploadedFile]:
-        """Keep an uploaded file both as a Telegram file and as a record of what the bot uploaded."""
-        stored = self.world.files.add(data, folder=folder, file_name=filename or None, mime_type=content_type)
-        upload = UploadedFile(filename=filename, content_type=content_type, data=data, file_id=stored.file_id)
-        self.world.uploads.append(upload)
-        return stored, upload
-
-    def _media_object(self, field: str, stored: StoredFile, params: dict[str, Any]) -> Any:
-        """The Message field describing a media file, as Telegram fills it in."""
-        base = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id}
-        if field == "photo":
-            width, height = image_size(stored.data)
-            return [{**base, "width": width, "height": height, "file_size": stored.size}]
-        info: dict[str, Any] = dict(base)
-        if field in ("video", "animation"):
-            info.update(
-                width=params.get("width", 0), height=params.get("height", 0), duration=params.get("duration", 0)
-            )
-        if field in ("audio", "voice", "video_note"):
-            info["duration"] = params.get("duration", 0)
-        if field == "video_note":
-            info["length"] = params.get("length", 0)
-        if field in ("document", "video", "animation", "audio") and stored.file_name:
-            info["file_name"] = stored.file_name
-        if field not in ("photo", "video_note") and stored.mime_type:
-            info["mime_type"] = stored.mime_type
-        if field == "video" and params.get("start_timestamp") is not None:
-            info["start_timestamp"] = params["start_timestamp"]
-        info["file_size"] = stored.size
-        return info
-
     def _editable(self, request: Request) -> tuple[dict[str, Any], SentMessage | None] | None:
         """The message an edit targets; None for inline messages (answered with True)."""
         params = request.params
@@ -235,17 +164,6 @@ class MethodHandlers:
         return copy.deepcopy(message)
 
     # Methods
-
-    def _get_me(self, request: Request) -> Any:
-        """getMe: the bot's User with the bot-only flags."""
-        return {
-            **self.world.bot_user,
-            "can_join_groups": True,
-            "can_read_all_group_messages": not self.world.group_privacy,
-            "supports_inline_queries": False,
-            "can_connect_to_business": False,
-            "has_main_web_app": False,
-        }
 
     def _send_message(self, request: Request) -> Any:
         """sendMessage."""
@@ -356,15 +274,6 @@ class MethodHandlers:
         self.world.callback_answers[query_id] = request.params
         return True
 
-    def _get_file(self, request: Request) -> Any:
-        """getFile: refuses files over 20 MB unless the server runs in local mode."""
-        stored = self.world.files.get(str(request.params["file_id"]))
-        if stored is None:
-            raise bad_request("wrong file_id or the file is temporarily unavailable", "state")
-        if not self.local_mode and stored.size > CLOUD_DOWNLOAD_LIMIT:
-            raise bad_request("file is too big", "state")
-        return stored.as_file(local_mode=self.local_mode)
-
     def _copied_content(self, request: Request, source: dict[str, Any]) -> dict[str, Any]:
         """Content of a copied/forwarded message (with video_start_timestamp applied)."""
         content = {key: copy.deepcopy(source[key]) for key in _CONTENT_KEYS if key in source}
@@ -403,93 +312,6 @@ class MethodHandlers:
         )
         message, _ = self._new_bot_message(request, content)
         return copy.deepcopy(message)
-
-    @staticmethod
-    def _commands_key(params: dict[str, Any]) -> tuple[str, str]:
-        """Commands are stored per (scope, language_code)."""
-        scope = params.get("scope") or {"type": "default"}
-        return json.dumps(scope, sort_keys=True), params.get("language_code") or ""
-
-    def _set_my_commands(self, request: Request) -> Any:
-        """setMyCommands."""
-        self.world.commands[self._commands_key(request.params)] = copy.deepcopy(request.params["commands"])
-        return True
-
-    def _get_my_commands(self, request: Request) -> Any:
-        """getMyCommands: exact scope and language, no fallback (as Telegram)."""
-        return copy.deepcopy(self.world.commands.get(self._commands_key(request.params), []))
-
-    def _delete_my_commands(self, request: Request) -> Any:
-        """deleteMyCommands."""
-        self.world.commands.pop(self._commands_key(request.params), None)
-        return True
-
-    def _set_menu_button(self, request: Request) -> Any:
-        """setChatMenuButton (per chat, or the default one)."""
-        chat_id = request.params.get("chat_id")
-        self.world.menu_buttons[chat_id] = request.params.get("menu_button") or {"type": "default"}
-        return True
-
-    def _get_menu_button(self, request: Request) -> Any:
-        """getChatMenuButton."""
-        buttons = self.world.menu_buttons
-        chat_id = request.params.get("chat_id")
-        return copy.deepcopy(buttons.get(chat_id) or buttons.get(None) or {"type": "default"})
-
-    def _bot_text_setter(self, key: str) -> Callable[[Request], Any]:
-        """setMyName / setMyDescription / setMyShortDescription."""
-
-        def setter(request: Request) -> Any:
-            """Store the text for its language."""
-            self.world.bot_texts[(key, request.params.get("language_code") or "")] = request.params.get(key) or ""
-            return True
-
-        return setter
-
-    def _bot_text_getter(self, key: str) -> Callable[[Request], Any]:
-        """getMyName / getMyDescription / getMyShortDescription."""
-
-        def getter(request: Request) -> Any:
-            """Return the text for the language, or the default one."""
-            texts = self.world.bot_texts
-            language = request.params.get("language_code") or ""
-            default = self.world.bot_user["first_name"] if key == "name" else ""
-            return {key: texts.get((key, language), texts.get((key, ""), default))}
-
-        return getter
-
-    def _get_chat(self, request: Request) -> Any:
-        """getChat: a ChatFullInfo with the required fields."""
-        state = self.world.chat_for(request.params["chat_id"], sending=False)
-        gifts = ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription", "gifts_from_channels")
-        return {
-            **state.chat,
-            "accent_color_id": 0,
-            "max_reaction_count": 11,
-            "accepted_gift_types": dict.fromkeys(gifts, False),
-        }
-
-    def _set_webhook(self, request: Request) -> Any:
-        """setWebhook: polling then answers 409 until deleteWebhook."""
-        if request.params.get("drop_pending_updates"):
-            self.world.drop_pending("setWebhook")
-        self.world.webhook = {"url": request.params["url"], "allowed_updates": request.params.get("allowed_updates")}
-        return True
-
-    def _delete_webhook(self, request: Request) -> Any:
-        """deleteWebhook; drop_pending_updates=True forgets pending updates."""
-        if request.params.get("drop_pending_updates"):
-            self.world.drop_pending("deleteWebhook")
-        self.world.webhook = {}
-        return True
-
-    def _get_webhook_info(self, request: Request) -> Any:
-        """getWebhookInfo."""
-        return {
-            "url": self.world.webhook.get("url", ""),
-            "has_custom_certificate": False,
-            "pending_update_count": len(self.world.pending),
-        }
 
     def _generic(self, request: Request) -> Any:
         """Any other valid method: a bare Message if it returns one, True for Boolean, else a minimal object."""

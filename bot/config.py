@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     window_half_s: float = Field(default=3.0, gt=0)
     window_fps: float = Field(default=6.0, gt=0)
     window_frame_pixels: int = Field(default=640 * 640, gt=0)
+    blur_faces: bool = True
 
     # People and policy
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)

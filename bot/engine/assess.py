@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.engine.moments import MomentRef, parse_moment
 from bot.video import FFmpeg, FramePack, SampledFrames, VideoProbe, inspect_video, sample_video, window_from_video
+from bot.video.redact import PackRedactor
 from bot.vlm.backend import Completion, GenerationRequest, ModelOutOfMemory, VideoInput, VisionLanguageBackend
 from bot.vlm.fallback import fallback_text
 from bot.vlm.prompts import ExerciseContext, assessment_messages, question_messages, repair_messages
@@ -143,9 +144,11 @@ class AssessmentService:
         ffmpeg: FFmpeg,
         video_limits: VideoLimits,
         model_limits: ModelLimits,
+        redactor: PackRedactor | None = None,
     ) -> None:
-        """Keep the collaborators; nothing is loaded here."""
+        """Keep the collaborators; nothing is loaded here. A `redactor` blurs faces in what is stored."""
         self.backend = backend
+        self.redactor = redactor
         self.ffmpeg = ffmpeg
         self.video_limits = video_limits
         self.model_limits = model_limits
@@ -171,6 +174,7 @@ class AssessmentService:
             cache_dir=pack_dir,
             window_fps=limits.window_fps,
             window_frame_pixels=limits.window_frame_pixels,
+            redactor=self.redactor,
         )
         return PreparedVideo(probe=probe, sample=sample, pack_dir=pack_dir)
 

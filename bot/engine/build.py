@@ -7,6 +7,7 @@ from typing import Any
 from bot.config import Settings
 from bot.engine.assess import AssessmentService, ModelLimits, VideoLimits
 from bot.video import FFmpeg
+from bot.video.redact import PackRedactor
 from bot.vlm.backend import VisionLanguageBackend
 
 
@@ -48,4 +49,5 @@ def build_assessment_service(settings: Settings, backend: VisionLanguageBackend 
             window_frame_pixels=settings.window_frame_pixels,
         ),
         model_limits=ModelLimits(max_new_tokens=settings.max_new_tokens, timeout_s=settings.model_timeout_s),
+        redactor=PackRedactor() if settings.blur_faces else None,
     )

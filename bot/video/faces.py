@@ -74,6 +74,23 @@ def _covered(box: Box, others: list[Box], threshold: float = 0.8) -> bool:
     return False
 
 
+def carry_boxes(detected: list[list[Box] | None], index: int, window: int, width: int, height: int) -> list[Box]:
+    """Frame `index`'s boxes plus those of frames up to `window` away that none of its own covers.
+
+    `None` marks a frame that was not run through the detector (detection on every k-th frame only).
+    """
+    boxes = list(detected[index] or [])
+    for offset in range(1, window + 1):
+        for j in (index - offset, index + offset):
+            if not 0 <= j < len(detected):
+                continue
+            for box in detected[j] or []:
+                carried = expand_box(box, 0.0, width, height)
+                if carried[2] > 0 and carried[3] > 0 and not _covered(carried, boxes):
+                    boxes.append(carried)
+    return boxes
+
+
 class FaceBlurrer:
     """Detects and blurs faces in RGB frames; build one per worker (it holds the loaded cascades, not thread-safe)."""
 
@@ -206,21 +223,8 @@ class FaceBlurrer:
 
     def sequence_boxes(self, frames: list[np.ndarray], window: int = 2) -> list[list[Box]]:
         """Each frame's boxes plus those of frames up to `window` away that no box of its own covers."""
-        detected = [self.detect(frame) for frame in frames]
-        result: list[list[Box]] = []
-        for i, frame in enumerate(frames):
-            height, width = frame.shape[:2]
-            boxes = list(detected[i])
-            for offset in range(1, window + 1):
-                for j in (i - offset, i + offset):
-                    if not 0 <= j < len(frames):
-                        continue
-                    for box in detected[j]:
-                        carried = expand_box(box, 0.0, width, height)
-                        if carried[2] > 0 and carried[3] > 0 and not _covered(carried, boxes):
-                            boxes.append(carried)
-            result.append(boxes)
-        return result
+        detected: list[list[Box] | None] = [self.detect(frame) for frame in frames]
+        return [carry_boxes(detected, i, window, frame.shape[1], frame.shape[0]) for i, frame in enumerate(frames)]
 
     def blur_sequence(self, frames: list[np.ndarray], window: int = 2) -> list[np.ndarray]:
         """Blurred copies of consecutive frames; a face missed in one frame is blurred with a neighbour's box."""

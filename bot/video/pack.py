@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ PACK_VERSION = 1
 MANIFEST = "manifest.json"
 MODEL_DIR = "model"
 PROXY_DIR = "proxy"
+# A build older than this belongs to a process that died: no decode of an accepted video takes this long.
+STALE_BUILD_S = 15 * 60
 
 
 def jpeg_name(position: int) -> str:
@@ -84,10 +87,22 @@ class Manifest:
 
 def building_dir(pack_dir: Path) -> Path:
     """A fresh sibling directory to build a pack in before it is moved into place."""
+    _sweep_stale_builds(pack_dir)
     building = pack_dir.parent / f".{pack_dir.name}.building-{uuid.uuid4().hex}"
     (building / MODEL_DIR).mkdir(parents=True)
     (building / PROXY_DIR).mkdir()
     return building
+
+
+def _sweep_stale_builds(pack_dir: Path) -> None:
+    """Remove this pack's builds left by a killed process: they may hold frames not yet blurred."""
+    cutoff = time.time() - STALE_BUILD_S
+    for stale in pack_dir.parent.glob(f".{pack_dir.name}.building-*"):
+        try:
+            if stale.stat().st_mtime < cutoff:
+                shutil.rmtree(stale, ignore_errors=True)
+        except FileNotFoundError:
+            continue
 
 
 def commit(building: Path, pack_dir: Path, manifest: Manifest) -> None:

@@ -25,11 +25,14 @@ from bot.video.errors import RejectReason, VideoRejected
 from bot.video.ffmpeg import FFmpeg
 from bot.video.frames import SampledFrames, repeat_positions
 from bot.video.probe import VideoProbe
+from bot.video.redact import PackRedactor
 
 log = logging.getLogger(__name__)
 
 _MODEL_JPEG_QUALITY = 2
 _PROXY_JPEG_QUALITY = 3
+# The proxy runs at several frames per second: detecting on every other frame and carrying the boxes halves the cost.
+_PROXY_DETECT_EVERY = 2
 DECODE_ARGS = ("-xerror", "-nostats", "-loglevel", "error")
 
 
@@ -78,8 +81,13 @@ def sample_video(
     window_fps: float = 6.0,
     window_frame_pixels: int = 640 * 640,
     window_half_s: float = 3.0,
+    redactor: PackRedactor | None = None,
 ) -> SampledFrames:
-    """Decode `path` once: the model's frames to memory and, with `cache_dir`, a frame pack on disk."""
+    """Decode `path` once: the model's frames to memory and, with `cache_dir`, a frame pack on disk.
+
+    With a `redactor`, faces are blurred in the pack's JPEGs before the pack is committed; the frames returned
+    for the model stay as decoded (they never leave memory).
+    """
     plan = plan_model_frames(probe, spec)
     source = graph.input_video(Path(path))
     with tempfile.TemporaryDirectory(prefix="rehab-sample-") as scratch:
@@ -91,7 +99,9 @@ def sample_video(
             proxy = plan_proxy_frames(
                 probe, spec, fps=window_fps, frame_pixels=window_frame_pixels, half_s=window_half_s
             )
-            frames = _decode_into_pack(ffmpeg, source, probe, plan, proxy, Path(cache_dir), Path(scratch), window_fps)
+            frames = _decode_into_pack(
+                ffmpeg, source, probe, plan, proxy, Path(cache_dir), Path(scratch), window_fps, redactor
+            )
     indices = [plan.indices[p] for p in plan.positions]
     return SampledFrames(
         frames=repeat_positions(frames, plan.positions),
@@ -117,6 +127,7 @@ def _decode_into_pack(
     pack_dir: Path,
     scratch: Path,
     proxy_fps: float,
+    redactor: PackRedactor | None,
 ) -> np.ndarray:
     """One decode, three outputs: model frames as RGB on stdout and as JPEG, and the JPEG proxy."""
     pack_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -137,6 +148,9 @@ def _decode_into_pack(
         frames = run_decode(ffmpeg, args, len(plan.indices), plan.height, plan.width)
         _expect_files(building / pack.MODEL_DIR, len(plan.indices))
         _expect_files(building / pack.PROXY_DIR, len(proxy.indices))
+        if redactor is not None:
+            redactor.redact_folder(building / pack.MODEL_DIR)
+            redactor.redact_folder(building / pack.PROXY_DIR, detect_every=_PROXY_DETECT_EVERY)
         manifest = pack.Manifest(
             duration_s=probe.duration_s,
             rotation=probe.rotation,

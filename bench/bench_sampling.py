@@ -10,6 +10,7 @@ Measures, alternating the contenders in every round and reporting medians:
   1. bare decode         `ffmpeg -i clip -f null -`
   2. sample_video        one pass: the model's frames plus the frame pack (JPEGs and proxy)
   3. naive               every frame as RGB through a pipe into Python, then pick and resize
+  4. sample_video + blur  as 2, with faces blurred in the stored pack (BLUR_FACES, the default)
 and then follow-up latency: FramePack.window (pack on disk) and window_from_video (no pack).
 """
 
@@ -39,6 +40,7 @@ from bot.video import (
     sample_video,
     window_from_video,
 )
+from bot.video.redact import PackRedactor
 from bot.video.sample import plan_model_frames
 from tests.fixtures.videos import Clip, content_time, make_phone_clip, make_portrait_clip, red_corner
 
@@ -130,7 +132,8 @@ def main() -> None:
 
 def run_rounds(ffmpeg: FFmpeg, clip: Clip, facts: VideoProbe, spec: SamplingSpec, work: Path, rounds: int) -> None:
     """Alternate bare decode, sample_video (with pack) and the naive sampler; print medians."""
-    times: dict[str, list[float]] = {"bare": [], "sample": [], "naive": []}
+    times: dict[str, list[float]] = {"bare": [], "sample": [], "naive": [], "blur": []}
+    redactor = PackRedactor()
     sampled = None
     for round_number in range(rounds):
         times["bare"].append(timed(lambda: bare_decode(ffmpeg, clip.path)))
@@ -145,9 +148,19 @@ def run_rounds(ffmpeg: FFmpeg, clip: Clip, facts: VideoProbe, spec: SamplingSpec
         if round_number < rounds - 1:
             shutil.rmtree(pack_dir)
         times["naive"].append(timed(lambda: naive_sample(ffmpeg, clip.path, facts, spec)))
+        blur_dir = work / f"blur-{round_number}"
+        times["blur"].append(
+            timed(
+                lambda blur_dir=blur_dir: sample_video(
+                    clip.path, facts, ffmpeg=ffmpeg, spec=spec, cache_dir=blur_dir, redactor=redactor
+                )
+            )
+        )
+        shutil.rmtree(blur_dir)
         print(
             f"round {round_number + 1}/{rounds}: bare {times['bare'][-1]:.2f} s, "
-            f"sample+pack {times['sample'][-1]:.2f} s, naive {times['naive'][-1]:.2f} s",
+            f"sample+pack {times['sample'][-1]:.2f} s, naive {times['naive'][-1]:.2f} s, "
+            f"sample+pack+blur {times['blur'][-1]:.2f} s",
             flush=True,
         )
     assert sampled is not None
@@ -162,6 +175,9 @@ def run_rounds(ffmpeg: FFmpeg, clip: Clip, facts: VideoProbe, spec: SamplingSpec
     print(f"naive         (all frames -> numpy): {median_ms(times['naive'])}")
     print(f"ratio sample/bare                  : {sample / bare:.2f}x  (target <= 1.3x)")
     print(f"ratio naive/sample                 : {naive / sample:.2f}x")
+    blur = statistics.median(times["blur"])
+    print(f"sample_video + face blur in pack   : {median_ms(times['blur'])}")
+    print(f"ratio blur/sample                  : {blur / sample:.2f}x  (the cost of BLUR_FACES)")
 
 
 def run_windows(ffmpeg: FFmpeg, clip: Clip, facts: VideoProbe, spec: SamplingSpec, work: Path) -> None:

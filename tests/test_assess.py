@@ -154,3 +154,22 @@ async def test_out_of_memory_retries_with_fewer_frames(tiny_model_dir: Path, cli
     assert frame_counts == [8, 4]
     assert outcome.completions[0].prompt_tokens > 0
     await backend.close()
+
+
+async def test_question_naming_no_moment_stays_on_the_conversations_moment(
+    engine: AssessmentService, clip_portrait: Clip, tmp_path: Path
+) -> None:
+    """ "And the left one?" after a question about 0:20 shows 0:17–0:23 again; a new moment wins over it."""
+    prepared = engine.prepare_video(clip_portrait.path, pack_dir=tmp_path / "pack")
+    duration = prepared.probe.duration_s
+    kept = engine.plan_question(
+        "and the left one?", duration_s=duration, pack_dir=tmp_path / "pack", conversation_moment_s=20.0
+    )
+    assert kept.moment is None and kept.moment_s == 20.0 and kept.window_s is not None
+    assert 16.9 <= kept.window_s[0] <= 17.2 and 22.7 <= kept.window_s[1] <= 23.0
+    moved = engine.plan_question(
+        "and at 0:05?", duration_s=duration, pack_dir=tmp_path / "pack", conversation_moment_s=20.0
+    )
+    assert moved.moment_s == 5.0
+    fresh = engine.plan_question("and the left one?", duration_s=duration, pack_dir=tmp_path / "pack")
+    assert fresh.window_s is None and fresh.moment_s is None

@@ -186,10 +186,20 @@ class AssessmentService:
         pack_dir: Path | None = None,
         prepared: PreparedVideo | None = None,
         video_path: Path | None = None,
+        conversation_moment_s: float | None = None,
     ) -> QuestionPlan:
-        """Find the moment asked about and gather the frames to show: a window, or the whole clip."""
+        """Find the moment asked about and gather the frames to show: a window, or the whole clip.
+
+        A question naming no moment ("and the left one?") stays on `conversation_moment_s`, the moment the
+        conversation about this video was last about, when there is one.
+        """
         location = locate_moment(question, duration_s)
         moment, moment_s = location.moment, location.seconds
+        if (moment is None or moment_s is None) and conversation_moment_s is not None:
+            moment_s = min(max(conversation_moment_s, 0.0), duration_s)
+            window = self._window(moment_s, pack_dir, prepared, video_path)
+            times = list(window.timestamps_s)
+            return QuestionPlan(None, moment_s, duration_s, (times[0], times[-1]), _as_input(window))
         if moment is None or moment_s is None:
             return QuestionPlan(None, None, duration_s, None, self._whole_clip(prepared, pack_dir, video_path))
         if location.past_end:

@@ -308,8 +308,17 @@ async def _answer_text(context: JobContext, video: Video, turn: Any, tr: Transla
     pack_dir = store.path(video.frames_path) if video.frames_path else None
     video_path = store.path(video.stored_path) if video.stored_path else None
     duration = video.duration_s or 0.0
+    previous = [t for t in await services.db(crud.recent_turns, video_id=video.id, limit=8) if t.id < turn.id]
+    answered = [t for t in previous if t.answer][-4:]
+    # "And the left one?" after "my right knee at 0:30?" is still about 0:30.
+    conversation_moment = next((t.moment_s for t in reversed(answered) if t.moment_s is not None), None)
     plan = await asyncio.to_thread(
-        services.assessment.plan_question, turn.question, duration_s=duration, pack_dir=pack_dir, video_path=video_path
+        services.assessment.plan_question,
+        turn.question,
+        duration_s=duration,
+        pack_dir=pack_dir,
+        video_path=video_path,
+        conversation_moment_s=conversation_moment,
     )
     if not plan.needs_model:
         return moment_past_end(tr, moment_s=plan.moment_s or 0.0, duration_s=duration), TurnStatus.ANSWERED
@@ -317,8 +326,7 @@ async def _answer_text(context: JobContext, video: Video, turn: Any, tr: Transla
     earlier: dict[str, Any] | str | None = None
     if assessment is not None:
         earlier = assessment.result or assessment.text
-    previous = await services.db(crud.recent_turns, video_id=video.id, limit=5)
-    turns = [(t.question, t.answer) for t in previous if t.id != turn.id and t.answer][-4:]
+    turns = [(t.question, t.answer or "") for t in answered]
     outcome = await services.assessment.answer(
         plan,
         question=turn.question,

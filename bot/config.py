@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     summary_hour: int = Field(default=9, ge=0, le=23)
     summary_draft: bool = False
     consent_wait_h: float = Field(default=24.0, gt=0)
+    # Limits per patient (0 = no limit): videos and questions in a rolling hour, unfinished videos per chat.
+    max_videos_per_hour: int = Field(default=12, ge=0)
+    max_queued_per_chat: int = Field(default=3, ge=0)
+    max_questions_per_hour: int = Field(default=30, ge=0)
+    # Downloaded videos and frame packs are deleted this many days after they arrive (0 = kept).
+    raw_video_retention_days: int = Field(default=30, ge=0)
 
     # Workers and queue
     # Four keep the model busy while others download, sample and deliver (bench/bench_worker.py).

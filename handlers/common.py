@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
 
 from bot.i18n import Translator
@@ -10,6 +13,18 @@ from storage import crud
 from storage.models import User
 
 CONSENT_CALLBACK = "consent:yes"
+
+# One lock per chat while any handler holds it (updates run concurrently).
+_CHAT_LOCKS: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def chat_lock(chat_id: int) -> asyncio.Lock:
+    """The chat's lock: a limit check and the recording it allows happen as one step within this process."""
+    lock = _CHAT_LOCKS.get(chat_id)
+    if lock is None:
+        lock = asyncio.Lock()
+        _CHAT_LOCKS[chat_id] = lock
+    return lock
 
 
 async def ensure_user(update: Update, context: BotContext) -> User:

@@ -8,6 +8,8 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from bot.clinic.limits import retention_phrase
+from bot.i18n import Translator
 from bot.tg.context import BotContext
 from handlers.common import ensure_user, translator_for
 from storage import crud
@@ -16,6 +18,17 @@ logger = logging.getLogger(__name__)
 
 DELETE_CONFIRM = "delete:yes"
 DELETE_CANCEL = "delete:no"
+
+
+def retention_text(tr: Translator, *, days: int) -> str:
+    """How long video recordings are kept, and what stays after they are deleted."""
+    if days <= 0:
+        return tr.gettext("Your video recordings are kept until you erase your data with /delete.")
+    return tr.gettext(
+        "Your video recordings and their frames are deleted %(period)s after you send them; your feedback, "
+        "measurements and summaries are kept until you erase your data with /delete.",
+        period=retention_phrase(tr, days=days),
+    )
 
 
 async def my_data(update: Update, context: BotContext) -> None:
@@ -28,7 +41,9 @@ async def my_data(update: Update, context: BotContext) -> None:
     payload = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
     await message.reply_document(
         document=InputFile(payload, filename="my-data.json"),
-        caption=tr.gettext("Everything I store about you, including who looked at your data."),
+        caption=tr.gettext("Everything I store about you, including who looked at your data.")
+        + "\n\n"
+        + retention_text(tr, days=context.services.settings.raw_video_retention_days),
     )
 
 

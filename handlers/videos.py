@@ -13,13 +13,15 @@ from telegram import Message, Update
 from telegram.ext import Application, MessageHandler, filters
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.clinic.limits import queue_full_text, retry_at, videos_per_hour_text, window_start
 from bot.engine.stages import stage_text
 from bot.i18n import Translator
 from bot.tg.context import BotContext
 from bot.vlm.render import format_timecode
-from handlers.common import ensure_user, reply, send_greeting, translator_for
+from handlers.common import chat_lock, ensure_user, reply, send_greeting, translator_for
 from handlers.safety import handle_safety
 from storage import crud
+from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,29 @@ def declared_problem(media: Any, *, download_limit: int | None, max_duration_s: 
     return None
 
 
+async def _over_limit(context: BotContext, message: Message, user_id: int, tr: Translator) -> str | None:
+    """Why a new video is not taken now (hourly limit or too many unfinished videos); None when it is."""
+    settings = context.services.settings
+    now = utcnow()
+    counts = await context.services.db(
+        crud.upload_counts,
+        user_id=user_id,
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        since=window_start(now),
+    )
+    if counts is None:
+        return None  # a repeated update: recording finds the existing row
+    until = retry_at(counts.recent, limit=settings.max_videos_per_hour)
+    if until is not None:
+        logger.info("video refused in chat %s: hourly limit", message.chat.id)
+        return videos_per_hour_text(tr, limit=settings.max_videos_per_hour, until=until, now=now)
+    if settings.max_queued_per_chat and counts.unfinished >= settings.max_queued_per_chat:
+        logger.info("video refused in chat %s: %d unfinished", message.chat.id, counts.unfinished)
+        return queue_full_text(tr)
+    return None
+
+
 async def on_video(update: Update, context: BotContext) -> None:
     """Validate what Telegram declares, record video and job in one transaction, reply with the queue place."""
     message = update.effective_message
@@ -106,22 +131,26 @@ async def on_video(update: Update, context: BotContext) -> None:
             ),
         )
         return
-    video, job_id, created = await services.db(
-        crud.record_video_with_job,
-        user=user,
-        chat_id=message.chat.id,
-        message_id=message.message_id,
-        source=source,
-        file_id=media.file_id,
-        file_unique_id=media.file_unique_id,
-        mime_type=getattr(media, "mime_type", None),
-        file_name=getattr(media, "file_name", None),
-        declared_size=getattr(media, "file_size", None),
-        declared_duration=declared_duration(media),
-        caption=message.caption,
-        queue=services.queue,
-        awaiting_consent=user.consented_at is None,
-    )
+    async with chat_lock(message.chat.id):
+        if (refusal := await _over_limit(context, message, user.id, tr)) is not None:
+            await reply(message, refusal)
+            return
+        video, job_id, created = await services.db(
+            crud.record_video_with_job,
+            user=user,
+            chat_id=message.chat.id,
+            message_id=message.message_id,
+            source=source,
+            file_id=media.file_id,
+            file_unique_id=media.file_unique_id,
+            mime_type=getattr(media, "mime_type", None),
+            file_name=getattr(media, "file_name", None),
+            declared_size=getattr(media, "file_size", None),
+            declared_duration=declared_duration(media),
+            caption=message.caption,
+            queue=services.queue,
+            awaiting_consent=user.consented_at is None,
+        )
     if not created:
         logger.info("video message %s in chat %s already recorded", message.message_id, message.chat.id)
         return

@@ -8,6 +8,7 @@ import logging
 
 from telegram import Bot
 
+from bot.clinic.retention import RetentionSweep
 from bot.services import Services
 from bot.tg.alerts import redeliver_alerts
 from bot.tg.weekly import run_due_summaries
@@ -26,13 +27,15 @@ class Scheduler:
         self.bot = bot
         self.every_s = every_s
         self._task: asyncio.Task[None] | None = None
+        self.retention = RetentionSweep(services.db, services.store, days=services.settings.raw_video_retention_days)
 
     async def check_once(self) -> None:
-        """One round: alerts first (urgent), then summaries."""
+        """One round: alerts first (urgent), then summaries, then (when due) the raw-video retention sweep."""
         await redeliver_alerts(self.services, self.bot)
         sent = await run_due_summaries(self.services, self.bot)
         if sent:
             logger.info("sent %d weekly summaries", sent)
+        await self.retention.run_if_due()
 
     async def _loop(self) -> None:
         """Check, sleep, repeat; a failed round is logged and retried next time."""

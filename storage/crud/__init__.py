@@ -23,7 +23,9 @@ from storage.crud.assessments import (
     save_turn_answer,
     video_of_assessment,
 )
+from storage.crud.limits import UploadCounts, question_known, recent_question_times, upload_counts
 from storage.crud.privacy import delete_unreferenced_files, erase_user, export_user_data
+from storage.crud.retention import RAW_PURGED, PurgeResult, is_purged, purge_raw_videos
 from storage.crud.users import (
     ensure_therapist,
     get_or_create_user,
@@ -53,6 +55,9 @@ from storage.crud.videos import (
 
 __all__ = [
     "FEEDBACK_SEARCH_LIMIT",
+    "RAW_PURGED",
+    "PurgeResult",
+    "UploadCounts",
     "add_delivered_message",
     "answer_dedupe_key",
     "assess_dedupe_key",
@@ -67,12 +72,16 @@ __all__ = [
     "get_turn",
     "get_user",
     "get_video",
+    "is_purged",
     "job_stage",
     "latest_assessed_video",
     "latest_video",
     "mark_assessment_delivered",
     "mark_blocked",
     "mark_turn_delivered",
+    "purge_raw_videos",
+    "question_known",
+    "recent_question_times",
     "recent_turns",
     "record_alert",
     "record_consent",
@@ -88,6 +97,7 @@ __all__ = [
     "set_status_message",
     "set_video_frames",
     "set_video_status",
+    "upload_counts",
     "video_by_message",
     "video_of_assessment",
 ]

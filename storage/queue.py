@@ -48,6 +48,7 @@ from sqlalchemy import (
     case,
     literal,
     null,
+    select,
     text,
     update,
 )
@@ -55,6 +56,7 @@ from sqlmodel import Session
 
 from storage.db import dialect_insert
 from storage.models import ACTIVE_JOB_STATES, Job, state_in
+from storage.queue_owner import owner_is_dead, this_host
 from storage.queue_reports import QueueReports
 from storage.queue_sql import append_error_sql, claim_sql
 from storage.queue_types import (
@@ -311,29 +313,50 @@ class JobQueue(QueueReports):
 
     # -- maintenance any worker may run --------------------------------------------------------
 
-    def rescue_expired(self) -> list[int]:
-        """Return expired leases to the queue (or make them dead when attempts are spent); the dead ids."""
+    def rescue_expired(self, *, dead_owners: bool = True) -> list[int]:
+        """Requeue expired leases and leases of provably dead local processes (storage.queue_owner); dead ids."""
         tick = self._tick()
+        dead = self._rescue(jobs.c.lease_expires_at < tick.now, tick, "lease expired")
+        if dead_owners:
+            gone = self.dead_local_owners()
+            if gone:
+                dead += self._rescue(jobs.c.lease_owner.in_(gone), self._tick(), "lease owner died")
+        return sorted(dead)
+
+    def dead_local_owners(self) -> list[str]:
+        """Return the lease owners of running jobs that ran on this host and are provably dead."""
+        host = this_host()
+        statement = (
+            select(jobs.c.lease_owner)
+            .where(jobs.c.state == JobState.RUNNING.value, jobs.c.lease_owner.like(f"{host}:%"))
+            .distinct()
+        )
+        with self.engine.connect() as connection:
+            owners = connection.execute(statement).scalars().all()
+        return [owner for owner in owners if owner and owner_is_dead(owner, host)]
+
+    def _rescue(self, condition: ColumnElement[bool], tick: QueueTick, reason: str) -> list[int]:
+        """Requeue (or bury, attempts spent) running jobs matching `condition`, keeping the attempt spent."""
         spent = jobs.c.attempt >= jobs.c.max_attempts
         statement = (
             update(jobs)
-            .where(jobs.c.state == JobState.RUNNING.value, jobs.c.lease_expires_at < tick.now)
+            .where(jobs.c.state == JobState.RUNNING.value, condition)
             .values(
                 state=case((spent, JobState.DEAD.value), else_=JobState.QUEUED.value),
                 finished_at=case((spent, tick.now), else_=null()),
                 lease_owner=None,
                 lease_expires_at=None,
-                last_error="lease expired",
-                errors=append_error_sql(self._dialect, tick, error="lease expired", transient=True),
+                last_error=reason,
+                errors=append_error_sql(self._dialect, tick, error=reason, transient=True),
                 updated_at=tick.now,
             )
             .returning(jobs.c.id, jobs.c.state)
         )
         with self.engine.begin() as connection:
             rows = connection.execute(statement).all()
-        dead = sorted(row.id for row in rows if row.state == JobState.DEAD.value)
+        dead = [row.id for row in rows if row.state == JobState.DEAD.value]
         if rows:
-            logger.warning("rescued %s expired leases, %s now dead", len(rows), len(dead))
+            logger.warning("rescued %s leases (%s), %s now dead", len(rows), reason, len(dead))
         return dead
 
     def cancel_for_chat(self, chat_id: int) -> int:

@@ -11,9 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
-import uuid
 from datetime import timedelta
 
 from telegram import Bot
@@ -26,6 +23,7 @@ from bot.video import VideoRejected
 from bot.vlm.backend import ModelError
 from storage import crud
 from storage.queue import ClaimedJob, DeadJob, JobKind
+from storage.queue_owner import make_owner_id
 from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -34,8 +32,8 @@ IDLE_POLL_S = 1.0
 
 
 def make_worker_id() -> str:
-    """A lease owner name unique to this process: host, pid and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """A lease owner name unique to this process: host, pid, start time and a random part."""
+    return make_owner_id()
 
 
 class WorkerPool:

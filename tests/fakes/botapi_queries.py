@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from tests.fakes.botapi_drafts import Draft
 from tests.fakes.botapi_methods import MethodHandlers
 from tests.fakes.botapi_records import Call, Edit, SentMessage, UploadedFile
 from tests.fakes.botapi_spec import UploadedPart
@@ -45,6 +46,11 @@ class RecordQueries:
         """Successful edits (text, caption, markup, media), in order."""
         with self._lock:
             return [edit for edit in self._world.edits if chat_id is None or edit.chat_id == chat_id]
+
+    def drafts(self, chat_id: int | None = None) -> list[Draft]:
+        """Accepted message drafts (sendMessageDraft), in order."""
+        with self._lock:
+            return [draft for draft in self._world.drafts if chat_id is None or draft.chat_id == chat_id]
 
     def chat_actions(self, chat_id: int | None = None) -> list[str]:
         """Chat actions (typing, upload_video, ...) sent to a chat, in order."""
@@ -134,27 +140,25 @@ class RecordQueries:
         """Poll `predicate` until it returns something truthy; AssertionError with recent calls on timeout."""
         deadline = time.monotonic() + timeout
         while True:
-            result = predicate()
-            if result:
+            if result := self._poll(predicate, deadline, timeout, what):
                 return result
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"timed out after {timeout}s waiting for {what or predicate}\nrecent calls:\n{self.describe()}"
-                )
             await asyncio.sleep(0.01)
 
     def wait_for_sync(self, predicate: Callable[[], T], timeout: float = 5.0, *, what: str = "") -> T:
         """Blocking variant of wait_for for synchronous tests."""
         deadline = time.monotonic() + timeout
-        while True:
-            result = predicate()
-            if result:
-                return result
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"timed out after {timeout}s waiting for {what or predicate}\nrecent calls:\n{self.describe()}"
-                )
+        while not (result := self._poll(predicate, deadline, timeout, what)):
             time.sleep(0.01)
+        return result
+
+    def _poll(self, predicate: Callable[[], T], deadline: float, timeout: float, what: str) -> T:
+        """One look: the predicate's result (falsy: keep waiting); AssertionError once past the deadline."""
+        result = predicate()
+        if not result and time.monotonic() >= deadline:
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {what or predicate}\nrecent calls:\n{self.describe()}"
+            )
+        return result
 
     async def wait_for_message(
         self,

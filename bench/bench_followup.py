@@ -1,6 +1,8 @@
 """A follow-up question's preparation before the model call: warm (frame pack on disk) against cold.
 
 Run: .venv/bin/python bench/bench_followup.py [--rounds 7] [--cache-dir DIR] [--model-dir DIR]
+     .venv/bin/python bench/bench_followup.py --streaming [--rounds 5] [--tokens 200] [--token-ms 30]
+         [--prefill-ms 500]   (a streamed answer: first draft / final answer; see bench/benchlib_stream.py)
 
 The clip is the 30 s 1080x1920 portrait clip of the test suite (tests/fixtures/videos.make_portrait_clip,
 cached in the cache dir and shared with bench_sampling.py --clip flat). The engine is the real
@@ -230,7 +232,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--model-dir", type=Path, default=None, help="an existing tiny model (else one is built)")
+    parser.add_argument("--streaming", action="store_true", help="time a streamed answer's first draft instead")
+    parser.add_argument("--tokens", type=int, default=200, help="--streaming: tokens the stand-in model writes")
+    parser.add_argument("--token-ms", type=float, default=30.0, help="--streaming: milliseconds between tokens")
+    parser.add_argument("--prefill-ms", type=float, default=500.0, help="--streaming: time to the first token")
     options = parser.parse_args()
+    if options.streaming:
+        from bench.benchlib_stream import run_streaming
+
+        rounds = 5 if options.rounds == 7 else options.rounds
+        asyncio.run(
+            run_streaming(
+                rounds=rounds,
+                prefill_s=options.prefill_ms / 1000,
+                tokens=options.tokens,
+                interval_s=options.token_ms / 1000,
+            )
+        )
+        return
     asyncio.run(main_async(options))
 
 

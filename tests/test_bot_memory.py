@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from bot.vlm.backend import Completion, GenerationRequest
@@ -11,16 +12,23 @@ from tests.test_bot_flow import FEEDBACK_TIMEOUT_S, consent
 
 
 def record_requests(harness: BotHarness) -> list[GenerationRequest]:
-    """Wrap the running engine's backend so each model request is kept (the call still goes to the model)."""
+    """Wrap the running engine's backend so each model request (whole or streamed) is kept, still sent on."""
     backend = harness.services.assessment.backend
     seen: list[GenerationRequest] = []
-    original = backend.complete
+    original, original_stream = backend.complete, backend.stream
 
     async def complete(request: GenerationRequest) -> Completion:
         seen.append(request)
         return await original(request)
 
+    async def stream(request: GenerationRequest) -> AsyncIterator[str]:
+        # Follow-up answers stream (into a draft) in private chats.
+        seen.append(request)
+        async for piece in original_stream(request):
+            yield piece
+
     backend.complete = complete  # type: ignore[method-assign]
+    backend.stream = stream  # type: ignore[method-assign]
     return seen
 
 

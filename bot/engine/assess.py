@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -263,9 +264,17 @@ class AssessmentService:
 
     async def _complete(self, messages: list[dict[str, Any]], video: VideoInput | None, salt: str | None) -> Completion:
         """Call the model; on out-of-memory retry with half the frames each time."""
+        return await self._fewer_frames_on_oom(
+            lambda frames: self.backend.complete(self._request(messages, frames, salt)), video
+        )
+
+    async def _fewer_frames_on_oom(
+        self, call: Callable[[VideoInput | None], Awaitable[Completion]], video: VideoInput | None
+    ) -> Completion:
+        """Run a model call; on out-of-memory run it again with half the frames, at most _OOM_RETRIES times."""
         for attempt in range(_OOM_RETRIES + 1):
             try:
-                return await self.backend.complete(self._request(messages, video, salt))
+                return await call(video)
             except ModelOutOfMemory:
                 if video is None or attempt == _OOM_RETRIES or len(video.timestamps_s) <= 2:
                     raise
@@ -303,8 +312,12 @@ class AssessmentService:
         earlier_assessment: dict[str, Any] | str | None,
         turns: Sequence[tuple[str, str]] = (),
         cache_salt: str | None = None,
+        on_text: Callable[[str], Awaitable[None]] | None = None,
     ) -> AnswerOutcome:
-        """Answer a follow-up question from its planned frames (never called for a moment past the end)."""
+        """Answer a follow-up question from its planned frames (never called for a moment past the end).
+
+        With `on_text` the answer is streamed: it gets the raw text so far after every piece.
+        """
         if not plan.needs_model or plan.video is None:
             raise ValueError("this question needs no model call")
         messages = question_messages(
@@ -316,5 +329,41 @@ class AssessmentService:
             window_s=plan.window_s,
             moment_s=plan.moment_s,
         )
-        completion = await self._complete(messages, plan.video, cache_salt)
+        if on_text is None:
+            completion = await self._complete(messages, plan.video, cache_salt)
+        else:
+            completion = await self._fewer_frames_on_oom(
+                lambda video: self._stream_once(messages, video, cache_salt, on_text), plan.video
+            )
         return AnswerOutcome(text=fallback_text(completion.text), plan=plan, completion=completion)
+
+    async def _stream_once(
+        self,
+        messages: list[dict[str, Any]],
+        video: VideoInput | None,
+        salt: str | None,
+        on_text: Callable[[str], Awaitable[None]],
+    ) -> Completion:
+        """One streamed model call, text handed to `on_text` as it grows; a retry starts the text afresh."""
+        started = time.perf_counter()
+        text, pieces, first_at = "", 0, None
+        stream = self.backend.stream(self._request(messages, video, salt))
+        try:
+            async for piece in stream:
+                if first_at is None:
+                    first_at = time.perf_counter() - started
+                text, pieces = text + piece, pieces + 1
+                await on_text(text)
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        return Completion(
+            text=text,
+            prompt_tokens=0,
+            completion_tokens=pieces,
+            elapsed_s=time.perf_counter() - started,
+            time_to_first_token_s=first_at,
+            finish_reason="stop",
+            extra={"streamed": True},
+        )

@@ -17,6 +17,7 @@ from bot.engine.stages import stage_text
 from bot.i18n import Translator
 from bot.services import Services
 from bot.tg.progress import StatusEditor, chat_action
+from bot.tg.streaming import answer_with_drafts, draft_id_for
 from bot.video import VideoRejected
 from bot.vlm.prompts import ExerciseContext
 from bot.vlm.render import TELEGRAM_TEXT_LIMIT, Markup, split_message, utf16_len
@@ -327,8 +328,13 @@ async def _answer_text(context: JobContext, video: Video, turn: Any, tr: Transla
     if assessment is not None:
         earlier = assessment.result or assessment.text
     turns = [(t.question, t.answer or "") for t in answered]
-    outcome = await services.assessment.answer(
+    # In a private chat the answer streams into a draft meanwhile; it is sent and recorded below either way.
+    outcome = await answer_with_drafts(
+        context.bot,
+        services.assessment,
         plan,
+        chat_id=turn.chat_id,
+        draft_id=draft_id_for(turn.id),
         question=turn.question,
         locale=locale,
         earlier_assessment=earlier,

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tests.fakes.botapi_drafts import DraftMethods
 from tests.fakes.botapi_media import MediaFiles
 from tests.fakes.botapi_records import Edit, SentMessage, bad_request
 from tests.fakes.botapi_request import Request
@@ -41,7 +42,7 @@ def _text_content(parsed: ParsedText, key: str = "text") -> dict[str, Any]:
     return content
 
 
-class MethodHandlers(MediaFiles, BotSettingsMethods):
+class MethodHandlers(MediaFiles, BotSettingsMethods, DraftMethods):
     """Implements Bot API methods against a World; unknown-but-valid methods get a generic answer."""
 
     def __init__(self, world: World, spec: BotApiSpec, *, local_mode: bool) -> None:
@@ -52,6 +53,7 @@ class MethodHandlers(MediaFiles, BotSettingsMethods):
         self._handlers: dict[str, Callable[[Request], Any]] = {
             "getme": self._get_me,
             "sendmessage": self._send_message,
+            "sendmessagedraft": self._send_message_draft,
             "editmessagetext": self._edit_text,
             "editmessagecaption": self._edit_caption,
             "editmessagereplymarkup": self._edit_reply_markup,

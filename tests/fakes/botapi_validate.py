@@ -80,9 +80,9 @@ def parse_formatted(text: str, parse_mode: str | None, entities: Any, *, strict_
     return ParsedText(text, list(entities) if isinstance(entities, list) else [])
 
 
-def _check_text(parsed: ParsedText) -> None:
-    """Message text limits: non-empty and at most 4096 UTF-16 code units after parsing."""
-    if not parsed.text.strip():
+def _check_text(parsed: ParsedText, *, allow_empty: bool = False) -> None:
+    """Message text limits: non-empty (a draft may be empty) and at most 4096 UTF-16 code units after parsing."""
+    if not allow_empty and not parsed.text.strip():
         raise bad_request("message text is empty", "limit")
     if utf16_len(parsed.text) > MAX_TEXT:
         raise bad_request("message is too long", "limit")
@@ -173,7 +173,7 @@ def check_call(
         parsed["text"] = parse_formatted(
             str(params["text"]), params.get("parse_mode"), params.get("entities"), strict_html=strict_html
         )
-        _check_text(parsed["text"])
+        _check_text(parsed["text"], allow_empty=name == "sendmessagedraft")
     elif name == "editmessagetext" and "rich_message" not in params:
         raise bad_request("message text is empty", "limit")
     if "caption" in params and "parse_mode" in method.fields:

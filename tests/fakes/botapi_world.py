@@ -55,6 +55,7 @@ class World:
         self.sent: list[SentMessage] = []
         self.sent_index: dict[tuple[int, int], SentMessage] = {}
         self.edits: list[Edit] = []
+        self.drafts: list[Any] = []  # botapi_drafts.Draft, in order
         self.chat_actions: list[tuple[int, str, float]] = []
         self.uploads: list[UploadedFile] = []
         self.callback_queries: dict[str, dict[str, Any]] = {}

@@ -110,13 +110,13 @@ def make_slow_model(tiny_model_dir: Path, target: Path, *, min_new_tokens: int =
 
 
 class ModelCalls:
-    """Counts calls of the model backend's `complete` (wrapping the real method)."""
+    """Counts calls of the model backend's `complete` and `stream` (wrapping the real methods)."""
 
     def __init__(self, backend: Any) -> None:
-        """Wrap `backend.complete` in place."""
+        """Wrap `backend.complete` and `backend.stream` in place."""
         self.started = 0
         self.finished = 0
-        original = backend.complete
+        original, original_stream = backend.complete, backend.stream
 
         async def complete(request: Any) -> Any:
             """Count, then call the real backend."""
@@ -126,7 +126,17 @@ class ModelCalls:
             finally:
                 self.finished += 1
 
+        async def stream(request: Any) -> AsyncIterator[str]:
+            """Count, then stream from the real backend."""
+            self.started += 1
+            try:
+                async for piece in original_stream(request):
+                    yield piece
+            finally:
+                self.finished += 1
+
         backend.complete = complete
+        backend.stream = stream
 
     @property
     def running(self) -> bool:

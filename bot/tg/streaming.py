@@ -1,0 +1,149 @@
+"""A follow-up answer streamed into the chat as a draft (sendMessageDraft) while the model writes it.
+
+Drafts are a preview only: the answer is still sent as a reply and recorded by the answer job, so a
+refused or failed draft (400, 429, network) just ends the preview. Drafts exist for private chats only.
+
+Pacing: Telegram allows about one message per second per chat, edits included (notes/telegram.md).
+Drafts are meant for streaming and animate between versions, but the limit they fall under is not
+documented, so they keep to that budget: the first draft goes out as soon as there is text, then at
+most one per DRAFT_INTERVAL_S, always the latest text, never a repeat of what the draft shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.engine.assess import AnswerOutcome, AssessmentService, QuestionPlan
+from bot.vlm.fallback import fallback_text
+from bot.vlm.render import TELEGRAM_TEXT_LIMIT, utf16_len
+
+logger = logging.getLogger(__name__)
+
+DRAFT_INTERVAL_S = 1.0
+# How long the final message waits for a draft request still in flight (so no draft lands after it).
+_CLOSE_WAIT_S = 5.0
+_MAX_DRAFT_ID = 2**31 - 1
+
+
+def draft_id_for(turn_id: int) -> int:
+    """A non-zero draft id, the same for every attempt at one turn's answer."""
+    return (turn_id - 1) % _MAX_DRAFT_ID + 1
+
+
+def is_private_chat(chat_id: int) -> bool:
+    """Private chats have the user's (positive) id; groups and channels have negative ids."""
+    return chat_id > 0
+
+
+def draft_text(raw: str) -> str:
+    """What a draft shows of the raw model text so far: cleaned as the final answer is, within 4096 units."""
+    text = fallback_text(raw)
+    while (excess := utf16_len(text) - TELEGRAM_TEXT_LIMIT) > 0:
+        text = text[: len(text) - max(1, excess // 2)]
+    return text
+
+
+class DraftStream:
+    """Shows the growing text of one answer as a draft in a private chat, paced; never raises."""
+
+    def __init__(self, bot: Bot, chat_id: int, draft_id: int, *, interval_s: float | None = None) -> None:
+        """Nothing is sent until text arrives; `interval_s` defaults to DRAFT_INTERVAL_S."""
+        self._bot = bot
+        self._chat_id = chat_id
+        self._draft_id = draft_id
+        self._interval = DRAFT_INTERVAL_S if interval_s is None else interval_s
+        self._raw = ""
+        self._shown = ""
+        self._changed = asyncio.Event()
+        self._closed = False
+        self._task: asyncio.Task[None] | None = None
+        self._in_flight = False
+        self.sent = 0
+        self.stopped = False
+
+    async def show(self, raw: str) -> None:
+        """Take the raw text so far (an `on_text` callback); the draft catches up at its own pace."""
+        if self._closed or self.stopped:
+            return
+        self._raw = raw
+        self._changed.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"draft-{self._chat_id}")
+
+    async def _run(self) -> None:
+        """Send the latest text, then wait the interval, until closed or refused."""
+        while not self._closed and not self.stopped:
+            await self._changed.wait()
+            self._changed.clear()
+            if self._closed:
+                return
+            text = draft_text(self._raw)
+            if not text or text == self._shown:
+                continue
+            await self._send(text)
+            if not self._closed:
+                await asyncio.sleep(self._interval)
+
+    async def _send(self, text: str) -> None:
+        """One draft; any Telegram error ends the drafts of this answer."""
+        self._in_flight = True
+        try:
+            await self._bot.send_message_draft(chat_id=self._chat_id, draft_id=self._draft_id, text=text)
+        except TelegramError as error:
+            self.stopped = True
+            logger.info("drafts stopped in chat %s: %s", self._chat_id, type(error).__name__)
+        else:
+            self._shown = text
+            self.sent += 1
+        finally:
+            self._in_flight = False
+
+    async def close(self) -> None:
+        """Stop drafting at once; a draft in flight may finish (briefly) so it cannot land after the final message."""
+        self._closed = True
+        self._changed.set()
+        if self._task is None:
+            return
+        if self._in_flight:
+            await asyncio.wait([self._task], timeout=_CLOSE_WAIT_S)
+        self._task.cancel()
+        await asyncio.wait([self._task])
+        if not self._task.cancelled() and (error := self._task.exception()) is not None:
+            # A preview must never cost the answer.
+            logger.warning("draft task failed in chat %s: %s", self._chat_id, type(error).__name__)
+
+
+async def answer_with_drafts(
+    bot: Bot,
+    assessment: AssessmentService,
+    plan: QuestionPlan,
+    *,
+    chat_id: int,
+    draft_id: int,
+    question: str,
+    locale: str,
+    earlier_assessment: dict[str, Any] | str | None,
+    turns: Sequence[tuple[str, str]] = (),
+    cache_salt: str | None = None,
+) -> AnswerOutcome:
+    """The model's answer; in a private chat it streams into a draft meanwhile, elsewhere it comes whole."""
+    drafts = DraftStream(bot, chat_id, draft_id) if is_private_chat(chat_id) else None
+    try:
+        return await assessment.answer(
+            plan,
+            question=question,
+            locale=locale,
+            earlier_assessment=earlier_assessment,
+            turns=turns,
+            cache_salt=cache_salt,
+            on_text=drafts.show if drafts is not None else None,
+        )
+    finally:
+        if drafts is not None:
+            await drafts.close()

@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     telegram_local_mode: bool = False
     cloud_download_limit_bytes: int = 20 * 1024 * 1024
+    # Set to receive updates by webhook (python-telegram-bot's server) instead of long polling.
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: SecretStr = SecretStr("")
+    telegram_webhook_listen: str = "0.0.0.0:8443"  # noqa: S104 - the container's published port
 
     # Storage
     data_dir: Path = Path("./data")
@@ -35,6 +39,8 @@ class Settings(BaseSettings):
     # Video sampling (0 = take the value from the model's own processor configuration)
     ffmpeg_binary: str = ""
     ffmpeg_timeout_s: float = Field(default=120.0, gt=0)
+    # Address-space cap for each ffmpeg process decoding untrusted video (0 = no cap).
+    ffmpeg_memory_mb: int = Field(default=2048, ge=0)
     max_video_s: float = Field(default=600.0, gt=0)
     max_video_pixels: int = Field(default=4096 * 4096, gt=0)
     video_fps: float = Field(default=0.0, ge=0)
@@ -76,6 +82,9 @@ class Settings(BaseSettings):
     retry_backoff_cap_s: float = Field(default=300.0, gt=0)
 
     log_level: str = "INFO"
+    # Prometheus endpoint of `run` and `worker` (0 = off).
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_host: str = "0.0.0.0"  # noqa: S104 - scraped from outside the container
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -103,7 +112,17 @@ class Settings(BaseSettings):
             self.model_timeout_s = max(5.0, self.job_lease_s * 0.8)
         if self.model_timeout_s >= self.job_lease_s:
             raise ValueError("MODEL_TIMEOUT_S must be shorter than JOB_LEASE_S")
+        if self.telegram_webhook_url:
+            port = self.telegram_webhook_listen.rpartition(":")[2]
+            if not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError("TELEGRAM_WEBHOOK_LISTEN must be host:port")
         return self
+
+    @property
+    def webhook_listen_address(self) -> tuple[str, int]:
+        """TELEGRAM_WEBHOOK_LISTEN split into host and port (`8443` alone listens on every address)."""
+        host, _, port = self.telegram_webhook_listen.rpartition(":")
+        return host or "0.0.0.0", int(port)  # noqa: S104
 
     @property
     def bot_api_base_url(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -22,7 +24,7 @@ class Settings(BaseSettings):
     # Set to receive updates by webhook (python-telegram-bot's server) instead of long polling.
     telegram_webhook_url: str = ""
     telegram_webhook_secret: SecretStr = SecretStr("")
-    telegram_webhook_listen: str = "0.0.0.0:8443"  # noqa: S104 - the container's published port
+    telegram_webhook_listen: str = "0.0.0.0:8443"  # the container's published port
 
     # Storage
     data_dir: Path = Path("./data")
@@ -116,7 +118,23 @@ class Settings(BaseSettings):
             port = self.telegram_webhook_listen.rpartition(":")[2]
             if not port.isdigit() or not 0 < int(port) < 65536:
                 raise ValueError("TELEGRAM_WEBHOOK_LISTEN must be host:port")
+            secret = self.telegram_webhook_secret.get_secret_value()
+            # Telegram's rule for secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
+            if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+                raise ValueError("TELEGRAM_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and -")
         return self
+
+    @property
+    def webhook_secret(self) -> str:
+        """The secret Telegram sends with each webhook update (TELEGRAM_WEBHOOK_SECRET, else derived).
+
+        Derived from the bot token, replicas behind a load balancer agree without another setting.
+        """
+        configured = self.telegram_webhook_secret.get_secret_value()
+        if configured:
+            return configured
+        digest = hashlib.sha256(b"rehab-bot webhook " + self.telegram_bot_token.get_secret_value().encode())
+        return digest.hexdigest()
 
     @property
     def webhook_listen_address(self) -> tuple[str, int]:

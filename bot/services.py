@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.engine.assess import AssessmentService
 from bot.engine.build import build_assessment_service
 from bot.i18n import Catalogs, Translator, negotiate_locale
+from bot.metrics import Metrics
 from bot.vlm.backend import VisionLanguageBackend
 from storage.db import create_db_engine
 from storage.files import VideoStore
@@ -34,6 +35,7 @@ class Services:
     store: VideoStore
     catalogs: Catalogs
     assessment: AssessmentService
+    metrics: Metrics = field(default_factory=Metrics)
     # Set when a handler enqueues work, so in-process workers start at once instead of polling.
     work_available: asyncio.Event = field(default_factory=asyncio.Event)
     # What the last feedback message carries below the feedback (the pain question and its keyboard):
@@ -78,17 +80,19 @@ class Services:
 def build_services(settings: Settings, *, backend: VisionLanguageBackend | None = None) -> Services:
     """Create every collaborator from settings (nothing is started or loaded yet)."""
     engine = create_db_engine(settings.database_url)
+    queue = JobQueue(
+        engine,
+        lease_s=settings.job_lease_s,
+        max_attempts=settings.max_attempts,
+        per_chat_cap=settings.per_chat_jobs,
+        backoff_base_s=settings.retry_backoff_s,
+        backoff_cap_s=settings.retry_backoff_cap_s,
+    )
     return Services(
         settings=settings,
         engine=engine,
-        queue=JobQueue(
-            engine,
-            lease_s=settings.job_lease_s,
-            max_attempts=settings.max_attempts,
-            per_chat_cap=settings.per_chat_jobs,
-            backoff_base_s=settings.retry_backoff_s,
-            backoff_cap_s=settings.retry_backoff_cap_s,
-        ),
+        queue=queue,
+        metrics=Metrics(queue_counts=queue.counts),
         store=VideoStore(settings.data_dir),
         catalogs=Catalogs.load(default_locale=settings.default_locale),
         assessment=build_assessment_service(settings, backend),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -14,13 +15,21 @@ import pytest
 from tests.fakes.botapi import FakeBotApi
 from tests.fixtures.videos import Clip
 from tests.helpers.bot_e2e import consent, feedback_for, wait_for_feedback
+from tests.helpers.metrics import free_ports, scrape, total, value
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
+def metrics_ports() -> dict[str, int]:
+    """The METRICS_PORT of each process."""
+    bot, worker = free_ports(2)
+    return {"bot": bot, "worker": worker}
+
+
+@pytest.fixture
 def processes(
-    bot_api: FakeBotApi, tiny_model_dir: Path, tmp_path: Path
+    bot_api: FakeBotApi, tiny_model_dir: Path, tmp_path: Path, metrics_ports: dict[str, int]
 ) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
     """The polling bot (no workers) and a worker process, both stopped after the test."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("TELEGRAM_", "DATABASE_"))}
@@ -29,7 +38,11 @@ def processes(
     executable = str(Path(sys.executable).with_name("rehab-bot"))
     started: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        for name, verb, extra in (("bot", "run", {"RUN_WORKERS": "0"}), ("worker", "worker", {})):
+        roles = (
+            ("bot", "run", {"RUN_WORKERS": "0", "METRICS_PORT": str(metrics_ports["bot"])}),
+            ("worker", "worker", {"METRICS_PORT": str(metrics_ports["worker"])}),
+        )
+        for name, verb, extra in roles:
             log = (tmp_path / f"{name}.log").open("wb")
             started[name] = subprocess.Popen(
                 [executable, verb], cwd=tmp_path, env={**env, **extra}, stdout=log, stderr=subprocess.STDOUT
@@ -48,7 +61,11 @@ def processes(
 
 
 async def test_separate_worker_process_serves_the_bots_videos(
-    bot_api: FakeBotApi, processes: dict[str, subprocess.Popen[bytes]], clip_small: Clip, tmp_path: Path
+    bot_api: FakeBotApi,
+    processes: dict[str, subprocess.Popen[bytes]],
+    metrics_ports: dict[str, int],
+    clip_small: Clip,
+    tmp_path: Path,
 ) -> None:
     """The bot only polls and queues; the worker process downloads, assesses and delivers the feedback."""
     user = bot_api.make_user(3001, "Wen", "en")
@@ -62,3 +79,10 @@ async def test_separate_worker_process_serves_the_bots_videos(
     worker_log = (tmp_path / "worker.log").read_text(errors="replace")
     assert "worker pool" not in bot_log and "worker pool" in worker_log
     assert bot_api.token not in bot_log + worker_log
+    # Both processes serve metrics; the queue depth is the shared queue's, the attempts each process's own.
+    bot_metrics = await asyncio.to_thread(scrape, metrics_ports["bot"])
+    worker_metrics = await asyncio.to_thread(scrape, metrics_ports["worker"])
+    for samples in (bot_metrics, worker_metrics):
+        assert value(samples, "rehab_queue_jobs", state="done") == 1
+    assert value(worker_metrics, "rehab_job_attempts_total", kind="assess", outcome="done") == 1
+    assert total(bot_metrics, "rehab_job_attempts_total") == 0

@@ -27,7 +27,7 @@ def _settings() -> Settings:
 
 
 def run(args: argparse.Namespace) -> int:
-    """`rehab-bot run`: the bot with in-process workers (long polling)."""
+    """`rehab-bot run`: the bot with in-process workers (long polling, or a webhook when configured)."""
     from bot.tg.app import run_bot
 
     settings = _settings()
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 async def _run_workers(settings: Settings) -> None:
     """Workers alone against the shared database, until SIGINT/SIGTERM."""
     from bot.services import build_services
-    from bot.tg.app import sending_bot, wire_therapist_side
+    from bot.tg.app import sending_bot, start_metrics, wire_therapist_side
     from bot.tg.scheduler import Scheduler
     from bot.tg.worker import WorkerPool
     from storage.db import migrate
@@ -48,6 +48,7 @@ async def _run_workers(settings: Settings) -> None:
     await asyncio.to_thread(migrate, settings.database_url)
     services = build_services(settings)
     wire_therapist_side(services)
+    metrics = start_metrics(services)
     bot = sending_bot(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -64,6 +65,8 @@ async def _run_workers(settings: Settings) -> None:
         await scheduler.stop()
         await pool.stop()
     await services.assessment.backend.close()
+    if metrics is not None:
+        metrics.stop()
     services.engine.dispose()
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, ExtBot
 
 from bot.config import Settings
+from bot.metrics import MetricsServer
 from bot.services import Services, build_services
 from bot.tg.alerts import raise_alert
 from bot.tg.context import SERVICES_KEY, BotApplication, BotContext
@@ -23,11 +25,21 @@ logger = logging.getLogger(__name__)
 
 WORKERS_KEY = "workers"
 SCHEDULER_KEY = "scheduler"
+METRICS_KEY = "metrics_server"
+
+
+def start_metrics(services: Services) -> MetricsServer | None:
+    """The Prometheus endpoint when METRICS_PORT is set."""
+    settings = services.settings
+    if not settings.metrics_port:
+        return None
+    return services.metrics.serve(settings.metrics_host, settings.metrics_port)
 
 
 async def post_init(application: BotApplication) -> None:
-    """Start-up: command menus per language, then the worker pool."""
+    """Start-up: metrics, command menus per language, then the worker pool."""
     services: Services = application.bot_data[SERVICES_KEY]
+    application.bot_data[METRICS_KEY] = start_metrics(services)
     await publish_command_menus(application.bot, services.catalogs)
     if application.bot_data.get("start_workers", True):
         pool = WorkerPool(services, application.bot)
@@ -49,6 +61,9 @@ async def post_shutdown(application: BotApplication) -> None:
     if pool is not None:
         await pool.stop()
     await services.assessment.backend.close()
+    metrics: MetricsServer | None = application.bot_data.pop(METRICS_KEY, None)
+    if metrics is not None:
+        metrics.stop()
     services.engine.dispose()
 
 
@@ -98,15 +113,35 @@ def build_application(settings: Settings, services: Services, *, start_workers: 
 
 
 async def start_application(application: BotApplication, *, poll_timeout: int = 10) -> None:
-    """What `run_polling` does before it idles: initialize, post_init, start, poll (no dropped updates)."""
+    """What `run_polling`/`run_webhook` do before they idle: initialize, post_init, start, then receive updates."""
     await application.initialize()
     if application.post_init is not None:
         await application.post_init(application)
     await application.start()
     assert application.updater is not None
+    settings: Settings = application.bot_data[SERVICES_KEY].settings
+    if settings.telegram_webhook_url:
+        await application.updater.start_webhook(**webhook_options(settings))
+        return
     await application.updater.start_polling(
         poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
     )
+
+
+def webhook_options(settings: Settings) -> dict[str, Any]:
+    """Arguments for python-telegram-bot's webhook server: listen address, path, secret, public URL."""
+    host, port = settings.webhook_listen_address
+    return {
+        "listen": host,
+        "port": port,
+        # Telegram posts to the public URL; a proxy in front passes its path through unchanged.
+        "url_path": urlsplit(settings.telegram_webhook_url).path.lstrip("/"),
+        "webhook_url": settings.telegram_webhook_url,
+        "secret_token": settings.webhook_secret,
+        "allowed_updates": Update.ALL_TYPES,
+        # Never drop pending updates: videos sent while the bot was down must still be served.
+        "drop_pending_updates": False,
+    }
 
 
 async def stop_application(application: BotApplication) -> None:
@@ -122,11 +157,15 @@ async def stop_application(application: BotApplication) -> None:
 
 
 def run_bot(settings: Settings) -> None:
-    """`rehab-bot run`: migrate, then long polling with the workers in the same process."""
+    """`rehab-bot run`: migrate, then long polling (or the webhook server) with the workers in the same process."""
     if not settings.telegram_bot_token.get_secret_value():
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     migrate(settings.database_url)
     services = build_services(settings)
     application = build_application(settings, services)
+    if settings.telegram_webhook_url:
+        logger.info("receiving updates by webhook on %s:%d", *settings.webhook_listen_address)
+        application.run_webhook(**webhook_options(settings))
+        return
     # Never drop pending updates: videos sent while the bot was down must still be served.
     application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)

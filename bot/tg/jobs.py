@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +41,23 @@ class JobContext:
     bot: Bot
     job: ClaimedJob
     status: StatusEditor
+    # The stage being timed for the metrics and when it began (time.perf_counter()).
+    _timed_stage: tuple[str, float] | None = field(default=None, init=False)
 
     async def stage(self, name: str) -> None:
         """Record the job's stage; a lost lease stops the job."""
+        self.end_stage()
+        self._timed_stage = (name, time.perf_counter())
         if not await asyncio.to_thread(self.services.queue.set_stage, self.job, name):
             raise LeaseLost(name)
+
+    def end_stage(self) -> None:
+        """Report how long the current stage took (when a new one begins or the attempt ends)."""
+        if self._timed_stage is not None:
+            name, started = self._timed_stage
+            seconds = time.perf_counter() - started
+            self.services.metrics.stage_seconds.labels(self.job.kind.value, name).observe(seconds)
+            self._timed_stage = None
 
     async def ensure_lease(self) -> None:
         """Check the lease right before an effect that cannot be undone (a message to the patient)."""
@@ -162,6 +175,8 @@ async def _assess(context: JobContext, video: Video, user: User | None, tr: Tran
         context=exercise_context(video, prescriptions),
         cache_salt=f"user-{video.user_id}",
     )
+    for completion in outcome.completions:
+        services.metrics.model_seconds.labels("assess").observe(completion.elapsed_s)
     text = assessment_text(
         services.catalogs.get(locale), result=outcome.result, fallback=outcome.fallback, markup=Markup.HTML
     )
@@ -341,6 +356,8 @@ async def _answer_text(context: JobContext, video: Video, turn: Any, tr: Transla
         turns=turns,
         cache_salt=f"user-{video.user_id}",
     )
+    if outcome.completion is not None:
+        services.metrics.model_seconds.labels("answer").observe(outcome.completion.elapsed_s)
     if outcome.text:
         return outcome.text, TurnStatus.ANSWERED
     return tr.gettext("I could not answer that from this video. Could you ask it another way?"), TurnStatus.FAILED

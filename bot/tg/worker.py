@@ -22,7 +22,7 @@ from bot.tg.progress import StatusEditor, retry_after_seconds
 from bot.video import VideoRejected
 from bot.vlm.backend import ModelError
 from storage import crud
-from storage.queue import ClaimedJob, DeadJob, JobKind
+from storage.queue import ClaimedJob, DeadJob, JobKind, JobState
 from storage.queue_owner import make_owner_id
 from storage.types import utcnow
 
@@ -124,8 +124,11 @@ class WorkerPool:
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
+        metrics = self.services.metrics
         if outcome is None:
-            if not await asyncio.to_thread(self.services.queue.complete, job):
+            if await asyncio.to_thread(self.services.queue.complete, job):
+                metrics.jobs_finished.labels(job.kind.value, "done").inc()
+            else:
                 logger.info("job %s finished but its lease was gone", job.id)
             # The chat's next job (held back by the per-chat cap) is claimable now: wake an idle slot.
             self.services.notify_work()
@@ -135,10 +138,20 @@ class WorkerPool:
             self.services.queue.fail, job, error_code, transient=transient, retry_after_s=retry_after
         )
         logger.warning("job %s attempt %d failed (%s) -> %s", job.id, job.attempt, error_code, state)
+        if state is not None:
+            metrics.jobs_finished.labels(job.kind.value, state.value).inc()
+            # The reason without the exception's detail: a bounded set of label values.
+            reason = error_code.split(":", 1)[0]
+            if state == JobState.DEAD:
+                metrics.dead_jobs.inc()
+            else:
+                metrics.retries.labels(reason).inc()
 
     async def _classify(self, job: ClaimedJob, error: Exception) -> tuple[str, bool, float | None]:
         """Turn an exception into (error code, transient?, retry delay); never includes patient data."""
         name = type(error).__name__
+        if isinstance(error, TelegramError):
+            self.services.metrics.delivery_failures.labels(name).inc()
         if isinstance(error, Forbidden):
             # The patient blocked the bot: retrying cannot help (marked before the job is dead, so no apology).
             try:
@@ -162,12 +175,15 @@ class WorkerPool:
     async def _execute(self, job: ClaimedJob) -> None:
         """Dispatch by job kind."""
         context = JobContext(services=self.services, bot=self.bot, job=job, status=self.status)
-        if job.kind == JobKind.ASSESS:
-            await run_assess_job(context)
-        elif job.kind == JobKind.ANSWER:
-            await run_answer_job(context)
-        else:
-            raise ValueError(f"unknown job kind {job.kind}")
+        try:
+            if job.kind == JobKind.ASSESS:
+                await run_assess_job(context)
+            elif job.kind == JobKind.ANSWER:
+                await run_answer_job(context)
+            else:
+                raise ValueError(f"unknown job kind {job.kind}")
+        finally:
+            context.end_stage()
 
     async def _heartbeat(self, job: ClaimedJob, work: asyncio.Task[None]) -> None:
         """Extend the lease every third of it; cancel the work when the lease is lost."""
@@ -197,6 +213,7 @@ class WorkerPool:
         dead = await asyncio.to_thread(services.queue.rescue_expired)
         if dead:
             logger.warning("jobs %s exhausted their attempts", dead)
+            services.metrics.dead_jobs.inc(len(dead))
         for job in await asyncio.to_thread(services.queue.dead_unnotified, 20):
             if await asyncio.to_thread(services.queue.mark_notified, job.id):
                 await self._tell_patient_job_died(job)
@@ -211,4 +228,5 @@ class WorkerPool:
             async with self.status.sending(job.chat_id):
                 await notify_dead_job(self.services, self.bot, job, self.status)
         except TelegramError as error:
+            self.services.metrics.delivery_failures.labels(type(error).__name__).inc()
             logger.info("could not notify chat about dead job: %s", type(error).__name__)

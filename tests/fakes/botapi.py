@@ -18,6 +18,7 @@ Usage::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import shutil
 import tempfile
@@ -55,6 +56,7 @@ from tests.fakes.botapi_request import Request
 from tests.fakes.botapi_spec import BotApiSpec, MethodSpec, UploadedPart
 from tests.fakes.botapi_users import UserActions
 from tests.fakes.botapi_validate import check_attachments, check_call, raise_if_unknown_method
+from tests.fakes.botapi_webhook import WebhookDelivery, WebhookPost
 from tests.fakes.botapi_world import World
 
 DEFAULT_TOKEN = "7012345678:AAHFakeBotApiTokenForRehabTests0123"
@@ -62,7 +64,7 @@ _TOKEN_RE = re.compile(r"\d+:[A-Za-z0-9_-]{35}")
 MAX_UPLOAD = 2 * 1024 * 1024 * 1024
 
 
-class FakeBotApi(LongPolling, RecordQueries, UserActions):
+class FakeBotApi(LongPolling, WebhookDelivery, RecordQueries, UserActions):
     """Fake Telegram Bot API server with a simulated user side, recording and fault injection."""
 
     def __init__(
@@ -119,6 +121,9 @@ class FakeBotApi(LongPolling, RecordQueries, UserActions):
         self.conflicts: int = 0
         self.downloads: list[str] = []
         self.unauthorized: int = 0
+        self.webhook_posts: list[WebhookPost] = []
+        self._webhook_wake: asyncio.Event | None = None
+        self._webhook_task: asyncio.Task[None] | None = None
 
     # Lifecycle
 
@@ -171,11 +176,16 @@ class FakeBotApi(LongPolling, RecordQueries, UserActions):
         await site.start()
         port = self._runner.addresses[0][1]
         self.root_url = f"http://{self._host}:{port}"
+        self._webhook_task = asyncio.create_task(self._deliver_webhooks(), name="fake-webhook-delivery")
 
     async def _shutdown(self) -> None:
         """Release long polls, then close the server."""
         self._closing = True
         self._wake_polls()
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
         if self._runner is not None:
             await self._runner.cleanup()
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -46,6 +47,7 @@ class LongPolling:
     _closing: bool
     conflicts: int
     get_updates_calls: list[GetUpdatesCall]
+    _wake_webhook: Callable[[], None]  # from the webhook mixin
 
     def _notify(self) -> None:
         """Wake waiting long polls (callable from any thread)."""
@@ -54,9 +56,10 @@ class LongPolling:
             loop.call_soon_threadsafe(self._wake_polls)
 
     def _wake_polls(self) -> None:
-        """Set every waiting poll's event (server loop only)."""
+        """Set every waiting poll's event, and wake webhook delivery (server loop only)."""
         for poll in self._polls:
             poll.event.set()
+        self._wake_webhook()
 
     async def _get_updates(self, request: web.Request, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Long polling with offset confirmation, limit, timeout and allowed_updates, like Telegram."""

@@ -96,10 +96,16 @@ class BotSettingsMethods:
         }
 
     def _set_webhook(self, request: Request) -> Any:
-        """setWebhook: polling then answers 409 until deleteWebhook."""
+        """setWebhook: pending updates are POSTed to the URL; polling answers 409 until deleteWebhook."""
         if request.params.get("drop_pending_updates"):
             self.world.drop_pending("setWebhook")
-        self.world.webhook = {"url": request.params["url"], "allowed_updates": request.params.get("allowed_updates")}
+        allowed = request.params.get("allowed_updates")
+        self.world.webhook = {
+            "url": request.params["url"],
+            "allowed_updates": allowed,
+            "secret_token": request.params.get("secret_token") or "",
+        }
+        self.world.set_allowed_updates(allowed)
         return True
 
     def _delete_webhook(self, request: Request) -> Any:
@@ -113,6 +119,7 @@ class BotSettingsMethods:
         """getWebhookInfo."""
         return {
             "url": self.world.webhook.get("url", ""),
+            "allowed_updates": self.world.webhook.get("allowed_updates") or [],
             "has_custom_certificate": False,
             "pending_update_count": len(self.world.pending),
         }

@@ -40,7 +40,9 @@ def build_assessment_service(settings: Settings, backend: VisionLanguageBackend 
     """The engine with its backend, ffmpeg and limits."""
     return AssessmentService(
         backend=backend or build_backend(settings),
-        ffmpeg=FFmpeg.locate(settings.ffmpeg_binary, timeout_s=settings.ffmpeg_timeout_s),
+        ffmpeg=FFmpeg.locate(
+            settings.ffmpeg_binary, timeout_s=settings.ffmpeg_timeout_s, memory_mb=settings.ffmpeg_memory_mb
+        ),
         video_limits=VideoLimits(
             max_duration_s=settings.max_video_s,
             max_pixels=settings.max_video_pixels,

@@ -9,7 +9,7 @@ from bot.video.budget import (
     smart_resize,
     window_bounds,
 )
-from bot.video.errors import FFmpegError, FFmpegTimeout, RejectReason, VideoRejected, describe
+from bot.video.errors import FFmpegError, FFmpegOutOfMemory, FFmpegTimeout, RejectReason, VideoRejected, describe
 from bot.video.ffmpeg import FFmpeg, FFmpegResult
 from bot.video.framepack import FramePack, window_from_video
 from bot.video.frames import SampledFrames
@@ -20,6 +20,7 @@ from bot.video.validate import inspect_video, validate
 __all__ = [
     "FFmpeg",
     "FFmpegError",
+    "FFmpegOutOfMemory",
     "FFmpegResult",
     "FFmpegTimeout",
     "FramePack",

@@ -45,6 +45,15 @@ class FFmpegTimeout(FFmpegError):
         super().__init__(f"ffmpeg timed out after {timeout_s:g} s")
 
 
+class FFmpegOutOfMemory(FFmpegError):
+    """An ffmpeg call failed under its memory cap (a decompression bomb or an absurd frame size)."""
+
+    def __init__(self, memory_mb: int) -> None:
+        """Keep the cap that was exceeded; the message names no file."""
+        self.memory_mb = memory_mb
+        super().__init__(f"ffmpeg ran out of memory under a {memory_mb} MB cap")
+
+
 def _clock(seconds: float) -> str:
     """Format seconds as m:ss (or h:mm:ss) for people."""
     total = max(0, round(seconds))
@@ -66,6 +75,8 @@ def describe(reason: RejectReason, limits: Mapping[str, float] | None = None) ->
         detail = (
             f"the video frame has {int(limits['pixels']):,} pixels{size}; the limit is {int(limits['max_pixels']):,}"
         )
+    elif reason is RejectReason.TOO_LARGE and "memory_mb" in limits:
+        detail = f"decoding the video needs more than the {int(limits['memory_mb'])} MB memory cap"
     elif reason is RejectReason.UNREADABLE and "timeout_s" in limits:
         detail = f"the file could not be read within {limits['timeout_s']:g} s"
     else:

@@ -10,7 +10,7 @@ from itertools import pairwise
 from pathlib import Path
 from statistics import median
 
-from bot.video.errors import FFmpegTimeout, RejectReason, VideoRejected
+from bot.video.errors import FFmpegOutOfMemory, FFmpegTimeout, RejectReason, VideoRejected
 from bot.video.ffmpeg import FFmpeg
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,9 @@ def probe(path: Path, *, ffmpeg: FFmpeg) -> VideoProbe:
         result = ffmpeg.run(args)
     except FFmpegTimeout as exc:
         raise VideoRejected(RejectReason.UNREADABLE, {"timeout_s": exc.timeout_s}) from None
+    except FFmpegOutOfMemory as exc:
+        # Bad input like a timeout: the same file would exhaust the same cap on every retry.
+        raise VideoRejected(RejectReason.TOO_LARGE, {"memory_mb": exc.memory_mb}) from None
     stderr = result.stderr_text
     header = _parse_header(stderr)
     if header is None:

@@ -21,7 +21,7 @@ from bot.video.budget import (
     proxy_indices,
     select_nearest,
 )
-from bot.video.errors import RejectReason, VideoRejected
+from bot.video.errors import FFmpegOutOfMemory, RejectReason, VideoRejected
 from bot.video.ffmpeg import FFmpeg
 from bot.video.frames import SampledFrames, repeat_positions
 from bot.video.probe import VideoProbe
@@ -186,7 +186,11 @@ def _expect_files(directory: Path, count: int) -> None:
 def run_decode(ffmpeg: FFmpeg, args: list[str], count: int, height: int, width: int) -> np.ndarray:
     """Run a decode whose stdout is `count` RGB24 frames; a failing decoder means a damaged file."""
     frames = np.empty((count, height, width, 3), dtype=np.uint8)
-    result = ffmpeg.run_into(args, memoryview(frames).cast("B"))
+    try:
+        result = ffmpeg.run_into(args, memoryview(frames).cast("B"))
+    except FFmpegOutOfMemory as exc:
+        # Bad input, not a fault to retry: decoding this file needs more than the cap allows.
+        raise VideoRejected(RejectReason.TOO_LARGE, {"memory_mb": exc.memory_mb}) from None
     if not result.ok:
         log.warning("decode failed with status %d", result.returncode)
         raise VideoRejected(RejectReason.UNREADABLE)

@@ -59,6 +59,12 @@ class RemoteApi:
         sent = self.api.user_sends_video(user, Path(path), duration=duration, width=width, height=height)
         return int(sent["message_id"])
 
+    def send_video_message(
+        self, user: dict[str, Any], path: str, duration: int, width: int, height: int
+    ) -> dict[str, Any]:
+        """The user sends a video read from `path`; returns the whole Message (file ids included)."""
+        return self.api.user_sends_video(user, Path(path), duration=duration, width=width, height=height)
+
     def sent(self, since: int = 0) -> list[Sent]:
         """Messages the bot sent, from position `since` on."""
         return [

@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 # Seconds: downloads and decodes take from milliseconds to a minute, model calls up to the lease.
 _STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)
+# Seconds: one claim statement, normally a few milliseconds; contention shows as a long tail.
+_CLAIM_BUCKETS = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5)
 
 
 class QueueDepthCollector(Collector):
@@ -86,6 +88,12 @@ class Metrics:
             "Latency of one model call.",
             ["kind"],
             buckets=_STAGE_BUCKETS,
+            registry=self.registry,
+        )
+        self.claim_seconds = Histogram(
+            "rehab_queue_claim_seconds",
+            "Duration of one claim statement (whether or not it found a job).",
+            buckets=_CLAIM_BUCKETS,
             registry=self.registry,
         )
         self.jobs_finished = Counter(

@@ -76,7 +76,6 @@ class WorkerPool:
 
     async def _slot(self, slot: int) -> None:
         """Claim one job at a time (only as many claims as free slots) and run it."""
-        queue = self.services.queue
         # Sampling follows the model's own processor configuration, so nothing is claimed before it loads.
         try:
             await asyncio.shield(self._model_ready)
@@ -85,7 +84,7 @@ class WorkerPool:
             return
         while not self._stopping.is_set():
             try:
-                jobs = await asyncio.to_thread(queue.claim, self.worker_id, 1)
+                jobs = await asyncio.to_thread(self._timed_claim)
             except Exception as error:  # the database may be briefly unavailable
                 logger.warning("claim failed in slot %d: %s", slot, type(error).__name__)
                 jobs = []
@@ -93,6 +92,11 @@ class WorkerPool:
                 await self._wait_for_work()
                 continue
             await self._run(jobs[0])
+
+    def _timed_claim(self) -> list[ClaimedJob]:
+        """Claim one job (worker thread), reporting how long the claim statement took."""
+        with self.services.metrics.claim_seconds.time():
+            return self.services.queue.claim(self.worker_id, 1)
 
     async def _wait_for_work(self) -> None:
         """Sleep until a handler enqueues something or the poll interval passes."""

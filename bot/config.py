@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     max_new_tokens: int = Field(default=1024, ge=128)
     model_timeout_s: float = Field(default=0.0, ge=0.0)
     model_device: str = "auto"
+    # Voice questions: a multilingual Whisper checkpoint (Hub id or local directory), loaded on the first one.
+    asr_model: str = "openai/whisper-small"
+    asr_device: str = "auto"
+    max_voice_s: float = Field(default=120.0, gt=0)
 
     # Video sampling (0 = take the value from the model's own processor configuration)
     ffmpeg_binary: str = ""

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.asr.whisper import WhisperTranscriber
 from bot.config import Settings
 from bot.engine.assess import AssessmentService
 from bot.engine.build import build_assessment_service
@@ -36,6 +37,8 @@ class Services:
     catalogs: Catalogs
     assessment: AssessmentService
     metrics: Metrics = field(default_factory=Metrics)
+    # Speech to text for voice questions (nothing loads until the first one).
+    transcriber: WhisperTranscriber | None = None
     # Set when a handler enqueues work, so in-process workers start at once instead of polling.
     work_available: asyncio.Event = field(default_factory=asyncio.Event)
     # What the last feedback message carries below the feedback (the pain question and its keyboard):
@@ -96,4 +99,5 @@ def build_services(settings: Settings, *, backend: VisionLanguageBackend | None 
         store=VideoStore(settings.data_dir),
         catalogs=Catalogs.load(default_locale=settings.default_locale),
         assessment=build_assessment_service(settings, backend),
+        transcriber=WhisperTranscriber(settings.asr_model, device=settings.asr_device),
     )

@@ -17,6 +17,7 @@ from handlers import (
     start,
     therapist,
     videos,
+    voice,
 )
 
 
@@ -32,6 +33,8 @@ def setup(application: Application) -> None:
     prescribe.setup(application)
     plan.setup(application)
     pain.setup(application)
+    # Before videos: a round video replying to feedback may be a spoken question.
+    voice.setup(application)
     videos.setup(application)
     questions.setup(application)
     errors.setup(application)

@@ -14,7 +14,7 @@ from bot.tg.context import BotContext
 from handlers.common import chat_lock, ensure_user, reply, send_greeting, translator_for
 from handlers.safety import handle_safety
 from storage import crud
-from storage.models import Video, VideoStatus
+from storage.models import User, Video, VideoStatus
 from storage.types import utcnow
 
 
@@ -45,14 +45,24 @@ async def _over_limit(context: BotContext, message: Message, user_id: int, tr: T
 
 
 async def on_text(update: Update, context: BotContext) -> None:
-    """Safety check first (even before consent); then queue the question about its video (or say what is missing)."""
+    """A typed question: safety first (even before consent), then queued about its video."""
     message = update.effective_message
     assert message is not None and message.text is not None
-    services = context.services
     user = await ensure_user(update, context)
+    await ask_question(update, context, user, message.text, spoken=False)
+
+
+async def ask_question(update: Update, context: BotContext, user: User, question: str, *, spoken: bool) -> None:
+    """Safety check first (even before consent); then queue the question about its video (or say what is missing).
+
+    `question` is the typed text or the transcript of a spoken question; both take this one path.
+    """
+    message = update.effective_message
+    assert message is not None
+    services = context.services
     tr = translator_for(update, context, user)
     # Red flags come first, also before consent: someone who fell is told to get help, not shown the terms.
-    if await handle_safety(update, context, user, message.text):
+    if await handle_safety(update, context, user, question):
         if user.consented_at is not None and (video := await _target_video(context, message, user.id)):
             # Kept for the therapist's weekly summary ("questions that need you"); never sent to the model.
             await services.db(
@@ -61,7 +71,7 @@ async def on_text(update: Update, context: BotContext) -> None:
                 user_id=user.id,
                 chat_id=message.chat.id,
                 question_message_id=message.message_id,
-                question=message.text,
+                question=question,
             )
         return
     if user.consented_at is None:
@@ -91,7 +101,7 @@ async def on_text(update: Update, context: BotContext) -> None:
         )
         return
     duration = video.duration_s or 0.0
-    location = locate_moment(message.text, duration)
+    location = locate_moment(question, duration)
     if location.past_end:
         await reply(message, moment_past_end(tr, moment_s=location.seconds or 0.0, duration_s=duration))
         return
@@ -105,9 +115,10 @@ async def on_text(update: Update, context: BotContext) -> None:
             user_id=user.id,
             chat_id=message.chat.id,
             question_message_id=message.message_id,
-            question=message.text,
+            question=question,
             moment_s=location.seconds,
             queue=services.queue,
+            spoken=spoken,
         )
     if created and job_id is not None:
         services.notify_work()

@@ -166,14 +166,12 @@ async def on_video(update: Update, context: BotContext) -> None:
 
 
 async def on_other_file(update: Update, context: BotContext) -> None:
-    """Documents that are not videos, audio and photos: say what is needed instead."""
+    """Documents that are not videos, and photos: say what is needed instead (voice and audio are questions)."""
     message = update.effective_message
     assert message is not None
     user = await ensure_user(update, context)
     tr = translator_for(update, context, user)
-    if message.audio or message.voice:
-        text = tr.gettext("This file has sound but no picture. Please send a video of the exercise.")
-    elif message.photo:
+    if message.photo:
         text = tr.gettext("I need a video to see the movement, not a photo. Please record the exercise.")
     else:
         text = tr.gettext("This file is not a video I can open. Please send the exercise as a video.")
@@ -188,5 +186,5 @@ def setup(application: Application) -> None:
         video_document = video_document | filters.Document.FileExtension(extension)
     videos = filters.VIDEO | filters.VIDEO_NOTE | filters.ANIMATION | video_document
     application.add_handler(MessageHandler(private & videos, on_video))
-    others = filters.Document.ALL | filters.AUDIO | filters.VOICE | filters.PHOTO
+    others = filters.Document.ALL | filters.PHOTO
     application.add_handler(MessageHandler(private & others & ~videos, on_other_file))

@@ -253,6 +253,8 @@ class Turn(SQLModel, table=True):
     chat_id: int = Field(sa_type=BigInteger)
     question_message_id: int = Field(sa_type=BigInteger)
     question: str = Field(sa_type=Text)
+    # Asked by voice: `question` is the transcript, shown back in the answer.
+    spoken: bool = False
     moment_s: float | None = None
     answer: str | None = Field(default=None, sa_type=Text)
     answer_message_id: int | None = Field(default=None, sa_type=BigInteger)

@@ -26,7 +26,6 @@ from tests.helpers.bot_e2e import (
 )
 
 NOT_A_VIDEO = "This file is not a video I can open. Please send the exercise as a video."
-AUDIO_ONLY = "This file has sound but no picture. Please send a video of the exercise."
 PHOTO = "I need a video to see the movement, not a photo. Please record the exercise."
 VIDEO_FIRST = (
     "Send me a video of your exercise first; then I can answer questions about it, for example “what about 0:12?”."
@@ -55,14 +54,14 @@ async def test_pdf_document_is_refused_without_a_job(bot_harness: BotHarness) ->
     assert api.violations == []
 
 
-async def test_audio_file_is_refused(bot_harness: BotHarness, clip_audio_m4a: Path) -> None:
-    """An audio file gets the sound-but-no-picture line."""
+async def test_audio_file_is_heard_as_a_question(bot_harness: BotHarness, clip_audio_m4a: Path) -> None:
+    """An audio file is transcribed as a question (tiny Whisper: "What about 0:02?"); with no video yet, ask for one."""
     api = bot_harness.api
     user = api.make_user(3002, "Pat", "en")
     await consent(api, user)
     audio = api.user_sends_audio(user, clip_audio_m4a, file_name="voice.m4a", mime_type="audio/mp4")
     reply = await api.wait_for_message(3002, lambda m: m.reply_to_message_id == audio["message_id"])
-    assert reply.text == en(bot_harness, AUDIO_ONLY)
+    assert reply.text == en(bot_harness, VIDEO_FIRST)
     assert read_rows(bot_harness.settings.database_url, Video) == []
     assert api.violations == []
 

@@ -61,6 +61,8 @@ async def post_shutdown(application: BotApplication) -> None:
     if pool is not None:
         await pool.stop()
     await services.assessment.backend.close()
+    if services.transcriber is not None:
+        services.transcriber.close()
     metrics: MetricsServer | None = application.bot_data.pop(METRICS_KEY, None)
     if metrics is not None:
         metrics.stop()

@@ -309,7 +309,11 @@ async def run_answer_job(context: JobContext) -> None:
                 needs_therapist=status == TurnStatus.FAILED,
             )
             turn.answer = text
-        chunks = split_message(turn.answer, markup=Markup.PLAIN)
+        shown = turn.answer
+        if turn.spoken:
+            # Show what was heard, so a misheard question is obvious to the patient.
+            shown = tr.gettext("You asked: “%(question)s”", question=turn.question) + "\n\n" + turn.answer
+        chunks = split_message(shown, markup=Markup.PLAIN)
         sent = await _send_chunks(
             context, chat_id=turn.chat_id, chunks=chunks, reply_to=turn.question_message_id, parse_mode=None
         )

@@ -116,6 +116,7 @@ def _insert_turn(
     moment_s: float | None,
     status: str,
     needs_therapist: bool,
+    spoken: bool = False,
 ) -> int | None:
     """Insert a question once per (chat, message); the new id, or None when it was already there."""
     return insert_once(
@@ -127,6 +128,7 @@ def _insert_turn(
         chat_id=chat_id,
         question_message_id=question_message_id,
         question=question,
+        spoken=spoken,
         moment_s=moment_s,
         status=status,
         needs_therapist=needs_therapist,
@@ -144,8 +146,9 @@ def record_turn_with_job(
     question: str,
     moment_s: float | None,
     queue: JobQueue,
+    spoken: bool = False,
 ) -> tuple[Turn, int | None, bool]:
-    """Record a follow-up question and its answer job in one transaction: (turn, job id, created)."""
+    """Record a follow-up question (typed, or the transcript of a spoken one) and its answer job at once."""
     turn_id = _insert_turn(
         session,
         video_id=video_id,
@@ -156,6 +159,7 @@ def record_turn_with_job(
         moment_s=moment_s,
         status=TurnStatus.PENDING,
         needs_therapist=False,
+        spoken=spoken,
     )
     if turn_id is None:
         session.commit()  # nothing of ours was written; end the transaction

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     window_half_s: float = Field(default=3.0, gt=0)
     window_fps: float = Field(default=6.0, gt=0)
     window_frame_pixels: int = Field(default=640 * 640, gt=0)
+    # Longer videos are assessed in parts of about this many seconds, each its own model call (0 = never).
+    segment_s: float = Field(default=60.0, ge=0)
     blur_faces: bool = True
 
     # People and policy

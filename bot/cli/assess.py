@@ -60,7 +60,7 @@ async def _assess(
     """Prepare, assess and (if asked) answer the question, without blocking the loop."""
     await service.backend.start()
     prepared = await asyncio.to_thread(service.prepare_video, args.video, pack_dir=pack_dir)
-    outcome = await service.assess(prepared.model_input(), locale=locale, context=ExerciseContext(hint=args.exercise))
+    outcome = await service.assess_in_parts(prepared, locale=locale, context=ExerciseContext(hint=args.exercise))
     if not args.question:
         return prepared, outcome, None, None
     plan = await asyncio.to_thread(

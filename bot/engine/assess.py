@@ -9,18 +9,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.engine.moments import MomentRef, parse_moment
+from bot.engine.moments import MomentLocation, MomentRef, locate_moment, resolve_moment
+from bot.engine.parts import merge_parts
 from bot.video import FFmpeg, FramePack, SampledFrames, VideoProbe, inspect_video, sample_video, window_from_video
+from bot.video.budget import plan_frame_count
+from bot.video.frames import Segment
 from bot.video.redact import PackRedactor
 from bot.vlm.backend import Completion, GenerationRequest, ModelOutOfMemory, VideoInput, VisionLanguageBackend
 from bot.vlm.fallback import fallback_text
-from bot.vlm.prompts import ExerciseContext, assessment_messages, question_messages, repair_messages
+from bot.vlm.prompts import ExerciseContext, PartOfClip, assessment_messages, question_messages, repair_messages
 from bot.vlm.schema import AssessmentResult, parse_assessment
 
 logger = logging.getLogger(__name__)
 
-# A moment this far past the last frame is still "the end" (rounding in the patient's question).
-_END_TOLERANCE_S = 0.5
+__all__ = ["AssessmentService", "MomentLocation", "locate_moment", "resolve_moment"]
+
 _OOM_RETRIES = 2
 
 
@@ -33,6 +36,8 @@ class VideoLimits:
     window_half_s: float = 3.0
     window_fps: float = 6.0
     window_frame_pixels: int = 640 * 640
+    # A longer clip is assessed in parts of about this many seconds (0: always in one call).
+    segment_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,23 @@ class PreparedVideo:
     def model_input(self) -> VideoInput:
         """The sampled frames as model input."""
         return _as_input(self.sample)
+
+    def parts(self) -> list[tuple[Segment, VideoInput]]:
+        """Each part's frames (whole-video timestamps) for its own model call; one part for a short clip."""
+        sample = self.sample
+        if len(sample.segments) <= 1:
+            return [(Segment(0.0, sample.duration_s, 0, len(sample.timestamps_s)), self.model_input())]
+        return [
+            (
+                segment,
+                VideoInput(
+                    frames=sample.frames[segment.first : segment.end],
+                    timestamps_s=list(sample.timestamps_s[segment.first : segment.end]),
+                    duration_s=sample.duration_s,
+                ),
+            )
+            for segment in sample.segments
+        ]
 
 
 @dataclass
@@ -106,35 +128,6 @@ def _as_input(sample: SampledFrames) -> VideoInput:
     return VideoInput(frames=sample.frames, timestamps_s=list(sample.timestamps_s), duration_s=sample.duration_s)
 
 
-def resolve_moment(moment: MomentRef, duration_s: float) -> float:
-    """Seconds into the clip for a parsed moment (`start` is 0, `end` the clip's length)."""
-    if moment.kind == "start":
-        return 0.0
-    if moment.kind == "end":
-        return duration_s
-    return float(moment.seconds or 0.0)
-
-
-@dataclass(frozen=True)
-class MomentLocation:
-    """Where in the clip a question points: the parsed moment, its second, and whether it is past the end."""
-
-    moment: MomentRef | None
-    seconds: float | None
-    past_end: bool
-
-
-def locate_moment(question: str, duration_s: float) -> MomentLocation:
-    """Parse the moment in a question and place it in a clip of `duration_s` seconds."""
-    moment = parse_moment(question)
-    if moment is None:
-        return MomentLocation(None, None, False)
-    seconds = resolve_moment(moment, duration_s)
-    if seconds > duration_s + _END_TOLERANCE_S:
-        return MomentLocation(moment, seconds, True)
-    return MomentLocation(moment, min(seconds, duration_s), False)
-
-
 class AssessmentService:
     """The assessment engine: video in, timestamped observations out; answers about moments."""
 
@@ -176,6 +169,7 @@ class AssessmentService:
             window_fps=limits.window_fps,
             window_frame_pixels=limits.window_frame_pixels,
             redactor=self.redactor,
+            segment_s=limits.segment_s,
         )
         return PreparedVideo(probe=probe, sample=sample, pack_dir=pack_dir)
 
@@ -210,7 +204,13 @@ class AssessmentService:
         return QuestionPlan(moment, moment_s, duration_s, (times[0], times[-1]), _as_input(window))
 
     def _whole_clip(self, prepared: PreparedVideo | None, pack_dir: Path | None, video_path: Path | None) -> VideoInput:
-        """The assessment's frames, reused rather than decoded again."""
+        """The assessment's frames, reused rather than decoded again (thinned to one call for a long clip)."""
+        return self._one_call(self._assessment_frames(prepared, pack_dir, video_path))
+
+    def _assessment_frames(
+        self, prepared: PreparedVideo | None, pack_dir: Path | None, video_path: Path | None
+    ) -> VideoInput:
+        """Every model frame of the assessment: from memory, the frame pack, or a new decode."""
         if prepared is not None:
             return prepared.model_input()
         if pack_dir is not None:
@@ -221,6 +221,14 @@ class AssessmentService:
         if video_path is None:
             raise FileNotFoundError("neither frames nor the video are available")
         return self.prepare_video(video_path, pack_dir=pack_dir).model_input()
+
+    def _one_call(self, video: VideoInput) -> VideoInput:
+        """A long clip's frames (assessed in parts) spread thinner, so a question about all of it is one call."""
+        segment_s = self.video_limits.segment_s
+        if segment_s <= 0:
+            return video
+        most = plan_frame_count(1.5 * segment_s, len(video.timestamps_s), self.backend.sampling)
+        return video.without_frames(most) if len(video.timestamps_s) > most else video
 
     def _window(
         self, moment_s: float, pack_dir: Path | None, prepared: PreparedVideo | None, video_path: Path | None
@@ -289,9 +297,12 @@ class AssessmentService:
         locale: str,
         context: ExerciseContext | None = None,
         cache_salt: str | None = None,
+        part: PartOfClip | None = None,
     ) -> AssessmentOutcome:
-        """Ask for the JSON assessment; one repair attempt; else a plain-text fallback."""
-        messages = assessment_messages(locale=locale, duration_s=video.duration_s, context=context or ExerciseContext())
+        """Ask for the JSON assessment of the clip (or one part); one repair attempt; else a plain-text fallback."""
+        messages = assessment_messages(
+            locale=locale, duration_s=video.duration_s, context=context or ExerciseContext(), part=part
+        )
         first = await self._complete(messages, video, cache_salt)
         outcome = AssessmentOutcome(self.backend.model_id, locale, None, "", first.text, [first])
         outcome.result = parse_assessment(first.text, duration_s=video.duration_s)
@@ -302,6 +313,32 @@ class AssessmentService:
         if outcome.result is None:
             outcome.fallback = fallback_text(first.text)
         return outcome
+
+    async def assess_in_parts(
+        self,
+        prepared: PreparedVideo,
+        *,
+        locale: str,
+        context: ExerciseContext | None = None,
+        cache_salt: str | None = None,
+        on_part: Callable[[int, int], Awaitable[None]] | None = None,
+    ) -> AssessmentOutcome:
+        """Assess a clip one part after another (one part for a short clip) and merge the parts' results."""
+        parts = prepared.parts()
+        if len(parts) == 1:
+            return await self.assess(parts[0][1], locale=locale, context=context, cache_salt=cache_salt)
+        outcomes = []
+        for number, (segment, video) in enumerate(parts, start=1):
+            if on_part is not None:
+                await on_part(number, len(parts))
+            part = PartOfClip(number, len(parts), segment.start_s, segment.end_s)
+            outcomes.append(await self.assess(video, locale=locale, context=context, cache_salt=cache_salt, part=part))
+        duration_s = prepared.sample.duration_s
+        merged = merge_parts([(s, o.result) for (s, _), o in zip(parts, outcomes, strict=True)], duration_s=duration_s)
+        raw = "\n\n".join(outcome.raw_output for outcome in outcomes)
+        completions = [completion for outcome in outcomes for completion in outcome.completions]
+        fallback = "" if merged is not None else "\n\n".join(o.fallback for o in outcomes if o.fallback)
+        return AssessmentOutcome(self.backend.model_id, locale, merged, fallback, raw, completions)
 
     async def answer(
         self,

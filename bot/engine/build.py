@@ -49,6 +49,7 @@ def build_assessment_service(settings: Settings, backend: VisionLanguageBackend 
             window_half_s=settings.window_half_s,
             window_fps=settings.window_fps,
             window_frame_pixels=settings.window_frame_pixels,
+            segment_s=settings.segment_s,
         ),
         model_limits=ModelLimits(max_new_tokens=settings.max_new_tokens, timeout_s=settings.model_timeout_s),
         redactor=PackRedactor() if settings.blur_faces else None,

@@ -257,3 +257,36 @@ def parse_moment(text: str) -> MomentRef | None:
     if not candidates:
         return None
     return min(candidates, key=lambda candidate: candidate.position).ref
+
+
+# A moment this far past the last frame is still "the end" (rounding in the patient's question).
+_END_TOLERANCE_S = 0.5
+
+
+def resolve_moment(moment: MomentRef, duration_s: float) -> float:
+    """Seconds into the clip for a parsed moment (`start` is 0, `end` the clip's length)."""
+    if moment.kind == "start":
+        return 0.0
+    if moment.kind == "end":
+        return duration_s
+    return float(moment.seconds or 0.0)
+
+
+@dataclass(frozen=True)
+class MomentLocation:
+    """Where in the clip a question points: the parsed moment, its second, and whether it is past the end."""
+
+    moment: MomentRef | None
+    seconds: float | None
+    past_end: bool
+
+
+def locate_moment(question: str, duration_s: float) -> MomentLocation:
+    """Parse the moment in a question and place it in a clip of `duration_s` seconds."""
+    moment = parse_moment(question)
+    if moment is None:
+        return MomentLocation(None, None, False)
+    seconds = resolve_moment(moment, duration_s)
+    if seconds > duration_s + _END_TOLERANCE_S:
+        return MomentLocation(moment, seconds, True)
+    return MomentLocation(moment, min(seconds, duration_s), False)

@@ -166,14 +166,26 @@ async def _assess(context: JobContext, video: Video, user: User | None, tr: Tran
         paths = [frames_rel, video.stored_path or ""]
         await services.db(crud.delete_unreferenced_files, paths=paths, store=services.store)
         raise LeaseLost("video erased")
-    await _show_stage(context, video, tr, "analysing")
+    if len(prepared.sample.segments) > 1:
+        # A long video: the status line names the part being watched (show_part below) from the first one on.
+        await context.stage("analysing")
+    else:
+        await _show_stage(context, video, tr, "analysing")
     locale = services.locale_of(user)
     prescriptions = await services.db(crud_therapist.active_prescriptions, patient_id=video.user_id)
-    outcome = await services.assessment.assess(
-        prepared.model_input(),
+
+    async def show_part(number: int, parts: int) -> None:
+        """A long video is watched part by part: say which part (the edit pace coalesces quick ones)."""
+        await context.ensure_lease()
+        if message_id := await _status_message_id(context, video):
+            await context.status.update(video.chat_id, message_id, stage_text(tr, "analysing", part=(number, parts)))
+
+    outcome = await services.assessment.assess_in_parts(
+        prepared,
         locale=locale,
         context=exercise_context(video, prescriptions),
         cache_salt=f"user-{video.user_id}",
+        on_part=show_part,
     )
     for completion in outcome.completions:
         services.metrics.model_seconds.labels("assess").observe(completion.elapsed_s)

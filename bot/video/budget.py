@@ -172,6 +172,19 @@ def plan_frame_count(duration_s: float, frame_count: int, spec: SamplingSpec) ->
     return wanted
 
 
+def plan_segments(duration_s: float, segment_s: float) -> list[tuple[float, float]]:
+    """Spans of about `segment_s` seconds covering the clip, each assessed by its own model call.
+
+    A clip up to 1.5 x `segment_s` is one span (0 turns segmenting off): splitting it would only
+    make parts too short to show a whole repetition.
+    """
+    if segment_s <= 0 or duration_s <= 1.5 * segment_s:
+        return [(0.0, duration_s)]
+    count = max(2, round(duration_s / segment_s))
+    step = duration_s / count
+    return [(k * step, duration_s if k == count - 1 else (k + 1) * step) for k in range(count)]
+
+
 def _round_up(value: int, step: int) -> int:
     """The smallest multiple of `step` not below `value`."""
     return -(-value // step) * step

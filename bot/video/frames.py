@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 # Timestamps handed to the processor are integer ticks of this clock (index / fps = seconds).
 METADATA_FPS = 1000.0
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A span of the clip assessed by one model call: its times and its frames' positions [first, end)."""
+
+    start_s: float
+    end_s: float
+    first: int
+    end: int
 
 
 @dataclass
@@ -20,6 +30,8 @@ class SampledFrames:
     timestamps_s: list[float]
     source_indices: list[int]
     duration_s: float
+    # Spans assessed by separate model calls; empty means the whole clip in one call.
+    segments: list[Segment] = field(default_factory=list)
 
     @property
     def width(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,14 @@ from bot.video.budget import (
     even_targets,
     plan_frame_count,
     plan_frame_size,
+    plan_segments,
     plan_window_size,
     proxy_indices,
     select_nearest,
 )
 from bot.video.errors import FFmpegOutOfMemory, RejectReason, VideoRejected
 from bot.video.ffmpeg import FFmpeg
-from bot.video.frames import SampledFrames, repeat_positions
+from bot.video.frames import SampledFrames, Segment, repeat_positions
 from bot.video.probe import VideoProbe
 from bot.video.redact import PackRedactor
 
@@ -34,6 +35,8 @@ _PROXY_JPEG_QUALITY = 3
 # The proxy runs at several frames per second: detecting on every other frame and carrying the boxes halves the cost.
 _PROXY_DETECT_EVERY = 2
 DECODE_ARGS = ("-xerror", "-nostats", "-loglevel", "error")
+# All model frames of one video are decoded at once: a segmented 10-minute clip keeps within this.
+MAX_MODEL_RGB_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -44,16 +47,62 @@ class FramePlan:
     positions: list[int]
     height: int
     width: int
+    # Per model call: (start s, end s, first position, end position); one span unless segmented.
+    segments: list[Segment] = field(default_factory=list)
 
 
-def plan_model_frames(probe: VideoProbe, spec: SamplingSpec) -> FramePlan:
-    """The model's frames: nearest real frames to evenly spaced times over the whole clip."""
+def plan_model_frames(
+    probe: VideoProbe, spec: SamplingSpec, *, segment_s: float = 0.0, max_rgb_bytes: int = MAX_MODEL_RGB_BYTES
+) -> FramePlan:
+    """The model's frames: nearest real frames to evenly spaced times over the whole clip.
+
+    A long clip is split into segments of about `segment_s` (budget.plan_segments), each given the
+    frames one model call takes, all cut from the one decode; the frame size shrinks only as far as
+    keeping every frame's RGB within `max_rgb_bytes` needs.
+    """
+    spans = plan_segments(probe.duration_s, segment_s)
+    if len(spans) > 1 and (plan := _segmented_plan(probe, spec, spans, max_rgb_bytes)) is not None:
+        return plan
     count = plan_frame_count(probe.duration_s, probe.frame_count, spec)
     distinct = min(count, probe.frame_count)
     indices = select_nearest(probe.pts_s, even_targets(0.0, probe.pts_s[-1], distinct))
     positions = list(range(distinct)) + [distinct - 1] * (count - distinct)
     height, width = plan_frame_size(count, probe.display_height, probe.display_width, spec)
-    return FramePlan(indices, positions, height, width)
+    return FramePlan(indices, positions, height, width, [Segment(0.0, probe.duration_s, 0, count)])
+
+
+def _segmented_plan(
+    probe: VideoProbe, spec: SamplingSpec, spans: list[tuple[float, float]], max_rgb_bytes: int
+) -> FramePlan | None:
+    """One model call's frames per span, in one list; None when a span holds too few frames to stand alone."""
+    indices: list[int] = []
+    segments = []
+    per_call = 0
+    for number, (start_s, end_s) in enumerate(spans):
+        last = number == len(spans) - 1
+        inside = [i for i, t in enumerate(probe.pts_s) if start_s <= t < end_s or (last and t >= end_s)]
+        count = min(plan_frame_count(end_s - start_s, len(inside), spec), len(inside))
+        count -= count % spec.temporal_patch_size
+        if count < spec.temporal_patch_size:
+            return None
+        times = [probe.pts_s[i] for i in inside]
+        picked = select_nearest(times, even_targets(times[0], times[-1], count))
+        segments.append(Segment(start_s, end_s, len(indices), len(indices) + len(picked)))
+        indices.extend(inside[i] for i in picked)
+        per_call = max(per_call, count)
+    height, width = plan_frame_size(per_call, probe.display_height, probe.display_width, spec)
+    height, width = _within_memory(len(indices), height, width, spec, max_rgb_bytes)
+    return FramePlan(indices, list(range(len(indices))), height, width, segments)
+
+
+def _within_memory(count: int, height: int, width: int, spec: SamplingSpec, max_rgb_bytes: int) -> tuple[int, int]:
+    """The planned frame size, shrunk (keeping its sides multiples of the patch factor) until all RGB fits."""
+    factor = spec.factor
+    while count * height * width * 3 > max_rgb_bytes and min(height, width) > factor:
+        scale = (max_rgb_bytes / (count * height * width * 3)) ** 0.5
+        height = max(factor, int(height * scale) // factor * factor)
+        width = max(factor, int(width * scale) // factor * factor)
+    return height, width
 
 
 def plan_proxy_frames(
@@ -82,13 +131,15 @@ def sample_video(
     window_frame_pixels: int = 640 * 640,
     window_half_s: float = 3.0,
     redactor: PackRedactor | None = None,
+    segment_s: float = 0.0,
 ) -> SampledFrames:
     """Decode `path` once: the model's frames to memory and, with `cache_dir`, a frame pack on disk.
 
     With a `redactor`, faces are blurred in the pack's JPEGs before the pack is committed; the frames returned
-    for the model stay as decoded (they never leave memory).
+    for the model stay as decoded (they never leave memory). With `segment_s`, a long clip is planned in
+    parts (see plan_model_frames).
     """
-    plan = plan_model_frames(probe, spec)
+    plan = plan_model_frames(probe, spec, segment_s=segment_s)
     source = graph.input_video(Path(path))
     with tempfile.TemporaryDirectory(prefix="rehab-sample-") as scratch:
         if cache_dir is None:
@@ -108,6 +159,7 @@ def sample_video(
         timestamps_s=[probe.pts_s[i] for i in indices],
         source_indices=indices,
         duration_s=probe.duration_s,
+        segments=plan.segments,
     )
 
 

@@ -70,8 +70,10 @@ def _text(text: str) -> dict[str, str]:
     return {"type": "text", "text": text}
 
 
-def assessment_messages(*, locale: str, duration_s: float, context: ExerciseContext) -> list[dict[str, Any]]:
-    """Messages asking for the structured assessment of a whole clip."""
+def assessment_messages(
+    *, locale: str, duration_s: float, context: ExerciseContext, part: PartOfClip | None = None
+) -> list[dict[str, Any]]:
+    """Messages asking for the structured assessment of a whole clip, or of one part of a long one."""
     language = language_name(locale)
     system = (
         f"{_OBSERVER_RULES}\n"
@@ -79,16 +81,36 @@ def assessment_messages(*, locale: str, duration_s: float, context: ExerciseCont
         "Answer with one JSON object only, no other text, exactly in this shape:\n"
         f"{ASSESSMENT_SCHEMA_TEXT}"
     )
+    if part is None:
+        clip = f"This is the patient's exercise video, {duration_s:.1f} seconds long."
+        start_s, end_s = 0.0, duration_s
+    else:
+        clip = (
+            f"This is part {part.number} of {part.parts} of the patient's exercise video, from "
+            f"{part.start_s:.1f} to {part.end_s:.1f} seconds of {duration_s:.1f}; the frames carry their times "
+            "in the whole video. Count only the repetitions in this part."
+        )
+        start_s, end_s = part.start_s, part.end_s
     request = (
-        f"This is the patient's exercise video, {duration_s:.1f} seconds long. {context.describe()} "
+        f"{clip} {context.describe()} "
         "Name the exercise, count the repetitions if you can, and list what looked good and what to work "
-        f"on, each with its start and end in seconds between 0 and {duration_s:.1f}. "
+        f"on, each with its start and end in seconds between {start_s:.1f} and {end_s:.1f}. "
         f"Reply with the JSON object only, texts in {language}."
     )
     return [
         {"role": "system", "content": [_text(system)]},
         {"role": "user", "content": [{"type": "video"}, _text(request.replace("  ", " "))]},
     ]
+
+
+@dataclass(frozen=True)
+class PartOfClip:
+    """Which part of a long video one assessment call sees (times in the whole video)."""
+
+    number: int
+    parts: int
+    start_s: float
+    end_s: float
 
 
 def repair_messages(*, bad_output: str, locale: str) -> list[dict[str, Any]]:

@@ -161,3 +161,48 @@ def make_tiny_model(directory: Path, *, seed: int = 0) -> Path:
     )
     processor.save_pretrained(directory)
     return directory
+
+
+def make_scripted_tiny_model(directory: Path, *, says: str) -> Path:
+    """A tiny Qwen3-VL whose every answer is `says`, for tests that need a known (e.g. JSON) answer.
+
+    Built from `make_tiny_model`'s parts: `says` becomes one added token; the text layers add nothing
+    (their output projections are zero), so the answer depends only on the prompt's last token, and
+    the untied output head maps the generation prompt's final newline to that token and the token to
+    <|im_end|>. The vision tower, processor and generation stay real; only the words are fixed.
+    """
+    import torch
+    from tokenizers import AddedToken
+    from transformers import Qwen3VLForConditionalGeneration
+
+    make_tiny_model(directory)
+    from transformers import AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(directory)
+    tokenizer = processor.tokenizer
+    tokenizer.add_tokens([AddedToken(says, special=False, normalized=False)])
+    answer = tokenizer.convert_tokens_to_ids(says)
+    newline = tokenizer.encode("\n", add_special_tokens=False)[-1]
+    end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    token_ids = {token: tokenizer.convert_tokens_to_ids(token) for token in SPECIAL_TOKENS}
+    config = tiny_config(token_ids, vocab_size=len(tokenizer))
+    config.tie_word_embeddings = False
+    config.text_config.tie_word_embeddings = False
+    model = Qwen3VLForConditionalGeneration(config).eval()
+    model.generation_config = Qwen3VLForConditionalGeneration.from_pretrained(directory).generation_config
+    text = model.model.language_model
+    with torch.no_grad():
+        for layer in text.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        embeddings = text.embed_tokens.weight
+        embeddings[newline].zero_()
+        embeddings[newline, 0] = 1.0
+        embeddings[answer].zero_()
+        embeddings[answer, 1] = 1.0
+        model.lm_head.weight.zero_()
+        model.lm_head.weight[answer, 0] = 10.0
+        model.lm_head.weight[end, 1] = 10.0
+    model.save_pretrained(directory)
+    processor.save_pretrained(directory)
+    return directory

@@ -91,7 +91,7 @@ async def _one_answer(api: object, service: AssessmentService, plan: QuestionPla
             locale="en",
             earlier_assessment=None,
         )
-        # The answer job's reply (jobs._send_chunks): plain text replying to the question.
+        # The answer job's reply (answers.run_answer_job via jobs.send_chunks): plain text replying to the question.
         await bot.send_message(
             chat_id=user["id"], text=outcome.text, reply_parameters=ReplyParameters(message_id=question["message_id"])
         )

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from sqlmodel import col
 
+from bot.config import Settings
 from bot.engine.assess import AssessmentService, ModelLimits, QuestionPlan, VideoLimits
 from bot.tg import streaming
 from bot.tg.streaming import answer_with_drafts, draft_id_for, draft_text
@@ -19,13 +21,27 @@ from bot.vlm.backend import Completion, GenerationRequest, VideoInput
 from storage.models import Turn
 from tests.fakes.botapi import FakeBotApi
 from tests.fakes.botapi_faults import RetryAfter, TelegramError
-from tests.fixtures.bot import BotHarness
+from tests.fixtures.bot import BotHarness, make_bot_settings
 from tests.fixtures.videos import Clip
-from tests.helpers.bot_e2e import FEEDBACK_TIMEOUT_S, consent, read_rows, replies_to, wait_for_feedback
+from tests.helpers.bot_e2e import (
+    FEEDBACK_TIMEOUT_S,
+    consent,
+    make_slow_model,
+    read_rows,
+    replies_to,
+    wait_for_feedback,
+)
 
 PIECE_DELAY_S = 0.04
 TEST_INTERVAL_S = 0.2
 DRAFT_REFUSED = TelegramError(400, "Bad Request: TEXTDRAFT_PEER_INVALID")
+
+
+@pytest.fixture
+def bot_settings(bot_api: FakeBotApi, tiny_model_dir: Path, tiny_whisper_dir: Path, tmp_path: Path) -> Settings:
+    """The harness's settings with a tiny model that writes at least 24 tokens (its random answers can stop at 2)."""
+    model = make_slow_model(tiny_model_dir, tmp_path / "long-answers", min_new_tokens=24)
+    return make_bot_settings(bot_api, model, tmp_path / "data", asr_model=str(tiny_whisper_dir))
 
 
 def slow_stream(harness: BotHarness) -> None:
@@ -95,20 +111,26 @@ async def test_answer_streams_as_drafts_then_one_reply(
     assert api.violations == []
 
 
-async def test_refused_drafts_still_deliver_the_answer(
+async def test_refused_drafts_fall_back_to_one_edited_message(
     bot_harness: BotHarness, clip_small: Clip, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Drafts answered with 400: drafting stops after the first, the answer is still sent and recorded."""
+    """Drafts answered with 400: one message replying to the question grows by edits and ends as the answer."""
     monkeypatch.setattr(streaming, "DRAFT_INTERVAL_S", TEST_INTERVAL_S)
     api = bot_harness.api
     api.inject("sendMessageDraft", DRAFT_REFUSED, times=None, chat_id=1402)
     _, question = await ask_after_feedback(bot_harness, clip_small, 1402)
-    answer = await api.wait_for_message(
-        1402, lambda m: m.reply_to_message_id == question["message_id"], timeout=FEEDBACK_TIMEOUT_S
+    await api.wait_for(lambda: replies_to(api, 1402, question["message_id"]), timeout=FEEDBACK_TIMEOUT_S)
+    await api.wait_for(
+        lambda: saved_turn(bot_harness, 1402, question["message_id"]).answer_message_id, timeout=FEEDBACK_TIMEOUT_S
     )
     turn = saved_turn(bot_harness, 1402, question["message_id"])
-    assert answer.text == turn.answer and answer.text.strip()
-    assert len(replies_to(api, 1402, question["message_id"])) == 1
+    [reply] = replies_to(api, 1402, question["message_id"])
+    assert turn.answer_message_id == reply.message_id
+    current = api.message(1402, reply.message_id)
+    assert current is not None and current["text"] == turn.answer and turn.answer.strip()
+    edits = [edit for edit in api.edits(1402) if edit.message_id == reply.message_id]
+    assert len(edits) >= 2, "the answer did not grow in the message"
+    assert edits[-1].text == turn.answer
     assert api.drafts(1402) == []
     assert len(api.calls_to("sendMessageDraft")) == 1
     assert [v.method for v in api.violations] == ["sendMessageDraft"]

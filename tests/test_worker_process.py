@@ -15,7 +15,7 @@ import pytest
 from tests.fakes.botapi import FakeBotApi
 from tests.fixtures.videos import Clip
 from tests.helpers.bot_e2e import consent, feedback_for, wait_for_feedback
-from tests.helpers.metrics import free_ports, scrape, total, value
+from tests.helpers.metrics import Samples, free_ports, scrape, total, value
 
 pytestmark = pytest.mark.slow
 
@@ -60,6 +60,19 @@ def processes(
                 process.kill()
 
 
+async def scrape_until_done(port: int) -> Samples:
+    """The worker's samples once it has recorded one done job (or the last scrape after 30 s)."""
+    deadline = asyncio.get_running_loop().time() + 30.0
+    while True:
+        samples = await asyncio.to_thread(scrape, port)
+        recorded = value(samples, "rehab_queue_jobs", state="done") == 1 and (
+            value(samples, "rehab_job_attempts_total", kind="assess", outcome="done") == 1
+        )
+        if recorded or asyncio.get_running_loop().time() > deadline:
+            return samples
+        await asyncio.sleep(0.2)
+
+
 async def test_separate_worker_process_serves_the_bots_videos(
     bot_api: FakeBotApi,
     processes: dict[str, subprocess.Popen[bytes]],
@@ -80,8 +93,9 @@ async def test_separate_worker_process_serves_the_bots_videos(
     assert "worker pool" not in bot_log and "worker pool" in worker_log
     assert bot_api.token not in bot_log + worker_log
     # Both processes serve metrics; the queue depth is the shared queue's, the attempts each process's own.
+    # The job is marked done just after the feedback goes out, so wait for the worker to record it.
+    worker_metrics = await scrape_until_done(metrics_ports["worker"])
     bot_metrics = await asyncio.to_thread(scrape, metrics_ports["bot"])
-    worker_metrics = await asyncio.to_thread(scrape, metrics_ports["worker"])
     for samples in (bot_metrics, worker_metrics):
         assert value(samples, "rehab_queue_jobs", state="done") == 1
     assert value(worker_metrics, "rehab_job_attempts_total", kind="assess", outcome="done") == 1

@@ -8,22 +8,20 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ChatAction, ParseMode
 
-from bot.engine.replies import assessment_text, moment_past_end, rejection
+from bot.engine.replies import assessment_text, rejection
 from bot.engine.stages import stage_text
 from bot.i18n import Translator
 from bot.services import Services
 from bot.tg.progress import StatusEditor, chat_action
-from bot.tg.streaming import answer_with_drafts, draft_id_for
 from bot.video import VideoRejected
 from bot.vlm.prompts import ExerciseContext
 from bot.vlm.render import TELEGRAM_TEXT_LIMIT, Markup, split_message, utf16_len
 from storage import crud, crud_therapist
-from storage.models import Assessment, Prescription, TurnStatus, User, Video, VideoStatus
+from storage.models import Assessment, Prescription, User, Video, VideoStatus
 from storage.queue import ClaimedJob, DeadJob, JobKind
 
 logger = logging.getLogger(__name__)
@@ -70,7 +68,7 @@ def _reply_to(message_id: int) -> ReplyParameters:
     return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
 
 
-async def _send_chunks(
+async def send_chunks(
     context: JobContext,
     *,
     chat_id: int,
@@ -96,7 +94,7 @@ async def _send_chunks(
     return sent
 
 
-async def _load_video(context: JobContext, video_id: int | None) -> tuple[Video | None, User | None, Translator]:
+async def load_video(context: JobContext, video_id: int | None) -> tuple[Video | None, User | None, Translator]:
     """The job's video, its owner and the owner's translator."""
     services = context.services
     video = await services.db(crud.get_video, video_id=video_id) if video_id is not None else None
@@ -238,7 +236,7 @@ async def _deliver_assessment(context: JobContext, video: Video, assessment: Ass
     chunks = _with_footer(split_message(assessment.text, markup=Markup.HTML), footer)
     already = list(assessment.delivered_message_ids or [])
     for index, chunk in enumerate(chunks[len(already) :], start=len(already)):
-        sent = await _send_chunks(
+        sent = await send_chunks(
             context,
             chat_id=video.chat_id,
             chunks=[chunk],
@@ -272,7 +270,7 @@ async def _reject(context: JobContext, video: Video, tr: Translator, rejected: V
 
 async def run_assess_job(context: JobContext) -> None:
     """Download → prepare → analyse → deliver, skipping what an earlier attempt already did."""
-    video, user, tr = await _load_video(context, context.job.video_id)
+    video, user, tr = await load_video(context, context.job.video_id)
     if video is None or video.status in (VideoStatus.CANCELLED, VideoStatus.REJECTED):
         return
     # The video is marked assessed when its feedback is stored, before it is sent: only delivery ends the job.
@@ -298,85 +296,6 @@ async def run_assess_job(context: JobContext) -> None:
             await _deliver_assessment(context, video, assessment, tr)
     if message_id := await _status_message_id(context, video):
         await context.status.finish(video.chat_id, message_id, stage_text(tr, "done"))
-
-
-async def run_answer_job(context: JobContext) -> None:
-    """Answer a follow-up question from the window around its moment (or the whole clip)."""
-    services = context.services
-    turn = await services.db(crud.get_turn, turn_id=context.job.turn_id)
-    if turn is None or turn.answer_message_id is not None:
-        return
-    video, user, tr = await _load_video(context, turn.video_id)
-    if video is None:
-        return
-    async with chat_action(context.bot, turn.chat_id, ChatAction.TYPING):
-        if turn.answer is None:
-            text, status = await _answer_text(context, video, turn, tr, services.locale_of(user))
-            # A question the model could not answer goes to the therapist's weekly summary.
-            await services.db(
-                crud.save_turn_answer,
-                turn_id=turn.id,
-                answer=text,
-                status=status,
-                needs_therapist=status == TurnStatus.FAILED,
-            )
-            turn.answer = text
-        shown = turn.answer
-        if turn.spoken:
-            # Show what was heard, so a misheard question is obvious to the patient.
-            shown = tr.gettext("You asked: “%(question)s”", question=turn.question) + "\n\n" + turn.answer
-        chunks = split_message(shown, markup=Markup.PLAIN)
-        sent = await _send_chunks(
-            context, chat_id=turn.chat_id, chunks=chunks, reply_to=turn.question_message_id, parse_mode=None
-        )
-        await services.db(crud.mark_turn_delivered, turn_id=turn.id, message_id=sent[0].message_id)
-
-
-async def _answer_text(context: JobContext, video: Video, turn: Any, tr: Translator, locale: str) -> tuple[str, str]:
-    """Plan the frames and ask the model; a moment past the end needs no model."""
-    services = context.services
-    await context.stage("analysing")
-    store = services.store
-    pack_dir = store.path(video.frames_path) if video.frames_path else None
-    video_path = store.path(video.stored_path) if video.stored_path else None
-    duration = video.duration_s or 0.0
-    previous = [t for t in await services.db(crud.recent_turns, video_id=video.id, limit=8) if t.id < turn.id]
-    answered = [t for t in previous if t.answer][-4:]
-    # "And the left one?" after "my right knee at 0:30?" is still about 0:30.
-    conversation_moment = next((t.moment_s for t in reversed(answered) if t.moment_s is not None), None)
-    plan = await asyncio.to_thread(
-        services.assessment.plan_question,
-        turn.question,
-        duration_s=duration,
-        pack_dir=pack_dir,
-        video_path=video_path,
-        conversation_moment_s=conversation_moment,
-    )
-    if not plan.needs_model:
-        return moment_past_end(tr, moment_s=plan.moment_s or 0.0, duration_s=duration), TurnStatus.ANSWERED
-    assessment = await services.db(crud.get_assessment, video_id=video.id)
-    earlier: dict[str, Any] | str | None = None
-    if assessment is not None:
-        earlier = assessment.result or assessment.text
-    turns = [(t.question, t.answer or "") for t in answered]
-    # In a private chat the answer streams into a draft meanwhile; it is sent and recorded below either way.
-    outcome = await answer_with_drafts(
-        context.bot,
-        services.assessment,
-        plan,
-        chat_id=turn.chat_id,
-        draft_id=draft_id_for(turn.id),
-        question=turn.question,
-        locale=locale,
-        earlier_assessment=earlier,
-        turns=turns,
-        cache_salt=f"user-{video.user_id}",
-    )
-    if outcome.completion is not None:
-        services.metrics.model_seconds.labels("answer").observe(outcome.completion.elapsed_s)
-    if outcome.text:
-        return outcome.text, TurnStatus.ANSWERED
-    return tr.gettext("I could not answer that from this video. Could you ask it another way?"), TurnStatus.FAILED
 
 
 async def notify_dead_job(services: Services, bot: Bot, job: DeadJob, status: StatusEditor | None = None) -> None:

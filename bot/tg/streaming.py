@@ -1,7 +1,9 @@
 """A follow-up answer streamed into the chat as a draft (sendMessageDraft) while the model writes it.
 
-Drafts are a preview only: the answer is still sent as a reply and recorded by the answer job, so a
-refused or failed draft (400, 429, network) just ends the preview. Drafts exist for private chats only.
+Drafts are a preview only: the answer is still sent as a reply and recorded by the answer job. Where
+drafts are refused (400: a Bot API server or chat without them) the preview falls back to one message,
+replying to the question and edited as the answer grows; the answer job then edits its final text into
+that message instead of sending another. Any other failure (429, network) just ends the preview.
 
 Pacing: Telegram allows about one message per second per chat, edits included (notes/telegram.md).
 Drafts are meant for streaming and animate between versions, but the limit they fall under is not
@@ -16,8 +18,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from telegram import Bot
-from telegram.error import TelegramError
+from telegram import Bot, ReplyParameters
+from telegram.error import BadRequest, TelegramError
 
 from bot.engine.assess import AnswerOutcome, AssessmentService, QuestionPlan
 from bot.vlm.fallback import fallback_text
@@ -52,11 +54,17 @@ def draft_text(raw: str) -> str:
 class DraftStream:
     """Shows the growing text of one answer as a draft in a private chat, paced; never raises."""
 
-    def __init__(self, bot: Bot, chat_id: int, draft_id: int, *, interval_s: float | None = None) -> None:
-        """Nothing is sent until text arrives; `interval_s` defaults to DRAFT_INTERVAL_S."""
+    def __init__(
+        self, bot: Bot, chat_id: int, draft_id: int, *, reply_to: int | None = None, interval_s: float | None = None
+    ) -> None:
+        """Nothing is sent until text arrives; `reply_to` allows the edited-message fallback; `interval_s` paces."""
         self._bot = bot
-        self._chat_id = chat_id
+        self.chat_id = chat_id
         self._draft_id = draft_id
+        self._reply_to = reply_to
+        # The fallback's message, once drafts were refused and the first text was sent.
+        self.preview_message_id: int | None = None
+        self._editing = False
         self._interval = DRAFT_INTERVAL_S if interval_s is None else interval_s
         self._raw = ""
         self._shown = ""
@@ -74,7 +82,7 @@ class DraftStream:
         self._raw = raw
         self._changed.set()
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"draft-{self._chat_id}")
+            self._task = asyncio.create_task(self._run(), name=f"draft-{self.chat_id}")
 
     async def _run(self) -> None:
         """Send the latest text, then wait the interval, until closed or refused."""
@@ -91,18 +99,55 @@ class DraftStream:
                 await asyncio.sleep(self._interval)
 
     async def _send(self, text: str) -> None:
-        """One draft; any Telegram error ends the drafts of this answer."""
+        """One draft (or one edit of the fallback message); a Telegram error ends this answer's preview."""
         self._in_flight = True
         try:
-            await self._bot.send_message_draft(chat_id=self._chat_id, draft_id=self._draft_id, text=text)
+            if self._editing:
+                await self._edit(text)
+            else:
+                await self._bot.send_message_draft(chat_id=self.chat_id, draft_id=self._draft_id, text=text)
+        except BadRequest as error:
+            if self._editing or self._reply_to is None:
+                self._stop(error)
+            else:
+                logger.info("drafts refused in chat %s; editing one message instead", self.chat_id)
+                self._editing = True
+                await self._send_edit(text)
         except TelegramError as error:
-            self.stopped = True
-            logger.info("drafts stopped in chat %s: %s", self._chat_id, type(error).__name__)
+            self._stop(error)
         else:
             self._shown = text
             self.sent += 1
         finally:
             self._in_flight = False
+
+    async def _send_edit(self, text: str) -> None:
+        """The fallback's first message (or edit), stopping the preview if that fails too."""
+        try:
+            await self._edit(text)
+        except TelegramError as error:
+            self._stop(error)
+        else:
+            self._shown = text
+            self.sent += 1
+
+    async def _edit(self, text: str) -> None:
+        """Send the fallback message replying to the question, or edit it to the latest text."""
+        if self.preview_message_id is None:
+            assert self._reply_to is not None
+            message = await self._bot.send_message(
+                chat_id=self.chat_id,
+                text=text,
+                reply_parameters=ReplyParameters(message_id=self._reply_to, allow_sending_without_reply=True),
+            )
+            self.preview_message_id = message.message_id
+        else:
+            await self._bot.edit_message_text(text, chat_id=self.chat_id, message_id=self.preview_message_id)
+
+    def _stop(self, error: TelegramError) -> None:
+        """End the preview; the answer is still delivered by the job."""
+        self.stopped = True
+        logger.info("drafts stopped in chat %s: %s", self.chat_id, type(error).__name__)
 
     async def close(self) -> None:
         """Stop drafting at once; a draft in flight may finish (briefly) so it cannot land after the final message."""
@@ -116,7 +161,7 @@ class DraftStream:
         await asyncio.wait([self._task])
         if not self._task.cancelled() and (error := self._task.exception()) is not None:
             # A preview must never cost the answer.
-            logger.warning("draft task failed in chat %s: %s", self._chat_id, type(error).__name__)
+            logger.warning("draft task failed in chat %s: %s", self.chat_id, type(error).__name__)
 
 
 async def answer_with_drafts(
@@ -131,9 +176,14 @@ async def answer_with_drafts(
     earlier_assessment: dict[str, Any] | str | None,
     turns: Sequence[tuple[str, str]] = (),
     cache_salt: str | None = None,
+    drafts: DraftStream | None = None,
 ) -> AnswerOutcome:
-    """The model's answer; in a private chat it streams into a draft meanwhile, elsewhere it comes whole."""
-    drafts = DraftStream(bot, chat_id, draft_id) if is_private_chat(chat_id) else None
+    """The model's answer; in a private chat it streams into a draft meanwhile, elsewhere it comes whole.
+
+    Pass `drafts` to read its `preview_message_id` afterwards (the edited-message fallback).
+    """
+    if drafts is None and is_private_chat(chat_id):
+        drafts = DraftStream(bot, chat_id, draft_id)
     try:
         return await assessment.answer(
             plan,

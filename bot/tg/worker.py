@@ -17,7 +17,8 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.services import Services
-from bot.tg.jobs import JobContext, LeaseLost, run_answer_job, run_assess_job
+from bot.tg.answers import run_answer_job
+from bot.tg.jobs import JobContext, LeaseLost, run_assess_job
 from bot.tg.progress import StatusEditor, retry_after_seconds
 from bot.video import VideoRejected
 from bot.vlm.backend import ModelError

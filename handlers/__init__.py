@@ -14,8 +14,10 @@ from handlers import (
     prescribe,
     privacy,
     questions,
+    sanity,
     start,
     therapist,
+    unknown,
     videos,
     voice,
 )
@@ -23,6 +25,7 @@ from handlers import (
 
 def setup(application: Application) -> None:
     """Register every handler, in one place and in order (the first match wins)."""
+    sanity.setup(application)
     groups.setup(application)
     start.setup(application)
     language.setup(application)
@@ -37,4 +40,5 @@ def setup(application: Application) -> None:
     voice.setup(application)
     videos.setup(application)
     questions.setup(application)
+    unknown.setup(application)
     errors.setup(application)

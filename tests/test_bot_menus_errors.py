@@ -1,4 +1,4 @@
-"""Command menus per language, the therapist menu, /timezone, and the error handler's safe apology."""
+"""Command menus per language, the therapist menu, /timezone, unknown commands and the error handler's apology."""
 
 from __future__ import annotations
 
@@ -75,3 +75,16 @@ async def test_a_failing_handler_gets_an_apology_and_a_safe_log_line(
     assert records and "RuntimeError" in records[0].getMessage() and "5001" in records[0].getMessage()
     assert all("secret patient words" not in r.getMessage() for r in caplog.records)
     assert "Traceback" not in reply.text and "secret" not in reply.text  # type: ignore[attr-defined]
+
+
+async def test_an_unknown_command_points_to_help(bot_harness: BotHarness) -> None:
+    """A command no handler knows gets a localized pointer to /help, not silence; known ones are unaffected."""
+    api, services = bot_harness.api, bot_harness.services
+    user = api.make_user(5002, "Olek", "uk")
+    await command(api, user, "/start")
+    reply = await command(api, user, "/squats_today")
+    uk = services.catalogs.get("uk")
+    assert reply.text == uk.gettext("I don't know that command. Send /help to see what I can do.")  # type: ignore[attr-defined]
+    assert reply.text != "I don't know that command. Send /help to see what I can do."  # type: ignore[attr-defined]
+    help_reply = await command(api, user, "/help")
+    assert help_reply.text != reply.text  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, ExtBot
+from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.metrics import MetricsServer
@@ -15,6 +16,7 @@ from bot.services import Services, build_services
 from bot.tg.alerts import raise_alert
 from bot.tg.context import SERVICES_KEY, BotApplication, BotContext
 from bot.tg.pain import pain_footer
+from bot.tg.polling import TolerantBot
 from bot.tg.scheduler import Scheduler
 from bot.tg.worker import WorkerPool
 from handlers import setup
@@ -93,15 +95,21 @@ def sending_bot(settings: Settings) -> ExtBot[None]:
 
 def build_application(settings: Settings, services: Services, *, start_workers: bool | None = None) -> BotApplication:
     """The Application wired to the configured Bot API server, with every handler registered."""
+    bot = TolerantBot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.bot_api_base_url,
+        base_file_url=settings.bot_file_base_url,
+        local_mode=settings.telegram_local_mode,
+        # What ApplicationBuilder would build: a wide pool for sending, one connection for getUpdates.
+        request=HTTPXRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        # Paces overall traffic and retries a 429 a few times; private-chat edits are throttled by us.
+        rate_limiter=AIORateLimiter(max_retries=3),
+    )
     builder = (
         ApplicationBuilder()
-        .token(settings.telegram_bot_token.get_secret_value())
-        .base_url(settings.bot_api_base_url)
-        .base_file_url(settings.bot_file_base_url)
-        .local_mode(settings.telegram_local_mode)
+        .bot(bot)
         .context_types(ContextTypes(context=BotContext))
-        # Paces overall traffic and retries a 429 a few times; private-chat edits are throttled by us.
-        .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(True)
         .post_init(post_init)
         .post_shutdown(post_shutdown)

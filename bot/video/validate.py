@@ -16,6 +16,9 @@ def validate(probe: VideoProbe, *, max_duration_s: float, max_pixels: int) -> No
         raise VideoRejected(RejectReason.EMPTY)
     if probe.duration_s > max_duration_s:
         raise VideoRejected(RejectReason.TOO_LONG, {"max_s": float(max_duration_s), "duration_s": probe.duration_s})
+    if probe.width <= 0 or probe.height <= 0:
+        # A forged header can claim a 0-pixel frame; nothing can be decoded or scaled from it.
+        raise VideoRejected(RejectReason.UNREADABLE)
     pixels = probe.width * probe.height
     if pixels > max_pixels:
         raise VideoRejected(

@@ -102,17 +102,7 @@ class DraftStream:
         """One draft (or one edit of the fallback message); a Telegram error ends this answer's preview."""
         self._in_flight = True
         try:
-            if self._editing:
-                await self._edit(text)
-            else:
-                await self._bot.send_message_draft(chat_id=self.chat_id, draft_id=self._draft_id, text=text)
-        except BadRequest as error:
-            if self._editing or self._reply_to is None:
-                self._stop(error)
-            else:
-                logger.info("drafts refused in chat %s; editing one message instead", self.chat_id)
-                self._editing = True
-                await self._send_edit(text)
+            await self._deliver(text)
         except TelegramError as error:
             self._stop(error)
         else:
@@ -121,15 +111,18 @@ class DraftStream:
         finally:
             self._in_flight = False
 
-    async def _send_edit(self, text: str) -> None:
-        """The fallback's first message (or edit), stopping the preview if that fails too."""
-        try:
-            await self._edit(text)
-        except TelegramError as error:
-            self._stop(error)
-        else:
-            self._shown = text
-            self.sent += 1
+    async def _deliver(self, text: str) -> None:
+        """A draft while Telegram takes them; once it refuses one, the fallback message instead."""
+        if not self._editing:
+            try:
+                await self._bot.send_message_draft(chat_id=self.chat_id, draft_id=self._draft_id, text=text)
+                return
+            except BadRequest:
+                if self._reply_to is None:
+                    raise
+                logger.info("drafts refused in chat %s; editing one message instead", self.chat_id)
+                self._editing = True
+        await self._edit(text)
 
     async def _edit(self, text: str) -> None:
         """Send the fallback message replying to the question, or edit it to the latest text."""

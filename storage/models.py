@@ -233,6 +233,8 @@ class Assessment(SQLModel, table=True):
     language: str = Field(sa_type=String(35))
     parsed: bool = False
     result: dict[str, Any] | None = Field(default=None, sa_type=_json())
+    # What the pose stage measured (bot.pose.stage.measurements_json), None when it did not run.
+    measurements: dict[str, Any] | None = Field(default=None, sa_type=_json())
     text: str = Field(sa_type=Text)
     raw_output: str | None = Field(default=None, sa_type=Text)
     exercise_hint: str | None = Field(default=None, sa_type=String(256))

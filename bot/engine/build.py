@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.engine.assess import AssessmentService, ModelLimits, VideoLimits
+from bot.pose.stage import PoseStage, build_pose_stage
 from bot.video import FFmpeg
 from bot.video.redact import PackRedactor
 from bot.vlm.backend import VisionLanguageBackend
@@ -53,4 +54,11 @@ def build_assessment_service(settings: Settings, backend: VisionLanguageBackend 
         ),
         model_limits=ModelLimits(max_new_tokens=settings.max_new_tokens, timeout_s=settings.model_timeout_s),
         redactor=PackRedactor() if settings.blur_faces else None,
+    )
+
+
+def build_pose(settings: Settings) -> PoseStage:
+    """The pose stage POSE_BACKEND, POSE_MODEL, POSE_DEVICE and POSE_FPS describe (nothing loaded yet)."""
+    return build_pose_stage(
+        settings.pose_backend, settings.pose_model, device=settings.pose_device, fps=settings.pose_fps
     )

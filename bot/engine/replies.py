@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from bot.engine.measured_text import measured_lines
 from bot.i18n import Translator
 from bot.video.errors import RejectReason
 from bot.vlm.render import Markup, format_timecode, render_assessment, render_fallback
@@ -27,13 +30,22 @@ def analysis_unavailable(tr: Translator) -> str:
 
 
 def assessment_text(
-    tr: Translator, *, result: AssessmentResult | None, fallback: str, markup: Markup = Markup.PLAIN
+    tr: Translator,
+    *,
+    result: AssessmentResult | None,
+    fallback: str,
+    markup: Markup = Markup.PLAIN,
+    measurements: dict[str, Any] | None = None,
 ) -> str:
-    """The rendered assessment, the plain-text fallback, or the could-not-analyse message."""
+    """The rendered assessment, the plain-text fallback, or the could-not-analyse message.
+
+    With `measurements` the measured lines ("5 reps · knee 92–168°", missed targets) head the feedback.
+    """
+    measured = measured_lines(tr, measurements)
     if result is not None:
-        return render_assessment(result, tr, markup=markup)
-    if fallback.strip():
-        return render_fallback(fallback, tr, markup=markup)
+        return render_assessment(result, tr, markup=markup, measured=measured)
+    if fallback.strip() or measured:
+        return render_fallback(fallback, tr, markup=markup, measured=measured)
     return analysis_unavailable(tr)
 
 

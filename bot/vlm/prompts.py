@@ -51,6 +51,8 @@ class ExerciseContext:
     hint: str | None = None
     # (exercise, focus points) for each exercise the therapist prescribed.
     prescribed: tuple[tuple[str, str | None], ...] = ()
+    # What the pose stage measured, as sentences the model must use (bot.pose.grounding.prompt_facts).
+    measured: str = ""
 
     def describe(self) -> str:
         """Sentences for the prompt, or an empty string when nothing is known."""
@@ -62,6 +64,8 @@ class ExerciseContext:
             parts.append(f"Their therapist prescribed: {'; '.join(items)}. The video may show any one of these.")
         if self.hint:
             parts.append(f"The patient says the exercise is: {self.hint}.")
+        if self.measured:
+            parts.append(self.measured)
         return " ".join(parts)
 
 

@@ -18,6 +18,7 @@ import html
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -117,9 +118,13 @@ def _heading(result: AssessmentResult, tr: Translator) -> str:
     return tr.gettext("Exercise: %(exercise)s · %(repetitions)s", exercise=exercise, repetitions=repetitions)
 
 
-def render_assessment(result: AssessmentResult, tr: Translator, *, markup: Markup = Markup.PLAIN) -> str:
-    """Render the friendly, localized feedback message for one assessment."""
+def render_assessment(
+    result: AssessmentResult, tr: Translator, *, markup: Markup = Markup.PLAIN, measured: Sequence[str] = ()
+) -> str:
+    """Render the friendly, localized feedback message for one assessment; `measured` lines go under the heading."""
     paragraphs = [_bold(_heading(result, tr), markup)]
+    if measured:
+        paragraphs.append("\n".join(_escape(line, markup) for line in measured))
     good = sorted((o for o in result.observations if o.kind == "good"), key=lambda o: (o.start, o.end))
     issues = sorted(
         (o for o in result.observations if o.kind == "issue"),
@@ -146,13 +151,14 @@ def render_assessment(result: AssessmentResult, tr: Translator, *, markup: Marku
     return "\n\n".join(paragraphs)
 
 
-def render_fallback(text: str, tr: Translator, *, markup: Markup = Markup.PLAIN) -> str:
+def render_fallback(text: str, tr: Translator, *, markup: Markup = Markup.PLAIN, measured: Sequence[str] = ()) -> str:
     """Render the model's plain-text answer (when it gave no usable JSON) with the footnote."""
     body = text.strip() or tr.gettext(
         "I could not put together feedback for this video. Please try recording it again: "
         "side view, whole body in frame, phone still and upright, good light."
     )
-    return f"{_escape(body, markup)}\n\n{_italic(footnote(tr), markup)}"
+    head = "".join(f"{_escape(line, markup)}\n" for line in measured) + ("\n" if measured else "")
+    return f"{head}{_escape(body, markup)}\n\n{_italic(footnote(tr), markup)}"
 
 
 _HTML_ATOM = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^<>]*>|&(?:[a-zA-Z]+|#\d+|#[xX][0-9a-fA-F]+);|.", re.DOTALL)

@@ -50,6 +50,7 @@ def save_assessment(
     text: str,
     raw_output: str | None,
     exercise_hint: str | None = None,
+    measurements: dict[str, Any] | None = None,
 ) -> Assessment:
     """Store a video's assessment and mark the video assessed; the first stored assessment wins."""
     # At-least-once: a re-run must not replace feedback that may already have been sent.
@@ -66,6 +67,7 @@ def save_assessment(
         text=text,
         raw_output=raw_output,
         exercise_hint=exercise_hint,
+        measurements=measurements,
         delivered_message_ids=[],
         created_at=utcnow(),
     )

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from tests.fixtures.videos import Clip
 
@@ -16,9 +17,10 @@ ENVELOPE_KEYS = {"video", "model", "language", "parsed", "result", "text"}
 VIDEO_KEYS = {"duration_s", "fps", "width", "height", "rotation", "frames", "timestamps_s"}
 
 
-def _rehab_bot(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    """Run the console script in a clean environment (no .env, data in tmp)."""
-    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "MAX_NEW_TOKENS": "128"}
+def _rehab_bot(*args: str, tmp_path: Path, **env_values: str) -> subprocess.CompletedProcess[str]:
+    """Run the console script in a clean environment (no .env, data in tmp; pose stage off unless given)."""
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "MAX_NEW_TOKENS": "128", "POSE_BACKEND": "off"}
+    env.update(env_values)
     script = Path(sys.executable).with_name("rehab-bot")
     return subprocess.run(
         [str(script), *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False
@@ -45,6 +47,42 @@ def test_make_tiny_model_then_assess_prints_the_envelope(tmp_path: Path, clip_sm
     assert isinstance(envelope["parsed"], bool)
     assert (envelope["result"] is None) == (not envelope["parsed"])
     assert envelope["text"].strip()
+    assert envelope["measurements"] == {
+        "backend": "off",
+        "model": "",
+        "reps": [],
+        "joints": {},
+        "key_frames": [],
+        "conflicts": [],
+    }
+
+
+def test_assess_with_pose_prints_measurements_and_writes_key_frames(
+    tmp_path: Path, tiny_model_dir: Path, clip_small: Clip
+) -> None:
+    """`make-tiny-pose-model`, then POSE_MODEL: `measurements` has reps, joints and key frames written as JPEG."""
+    made = _rehab_bot("make-tiny-pose-model", str(tmp_path / "pose"), tmp_path=tmp_path)
+    assert made.returncode == 0, made.stderr
+    done = _rehab_bot(
+        "assess", str(clip_small.path), "--model", str(tiny_model_dir), "--json", "--key-frames", str(tmp_path / "kf"),
+        tmp_path=tmp_path, POSE_BACKEND="vitpose", POSE_MODEL=str(tmp_path / "pose"), POSE_DEVICE="cpu",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    measurements = json.loads(done.stdout)["measurements"]
+    assert measurements["backend"] == "vitpose" and "error" not in measurements
+    # Random weights: the numbers mean nothing, their structure is the contract.
+    assert measurements["joints"], "the tiny model's keypoints always give some angles"
+    for joint in measurements["joints"].values():
+        assert set(joint) == {"min_deg", "max_deg"} and 0 <= joint["min_deg"] <= joint["max_deg"] <= 180
+    for rep in measurements["reps"]:
+        assert set(rep) >= {"start_s", "end_s", "peak_s", "rom_deg"}
+        assert 0 <= rep["start_s"] <= rep["peak_s"] <= rep["end_s"] <= clip_small.duration_s
+    assert measurements["key_frames"], "at least the deepest measured moment is pictured"
+    for frame in measurements["key_frames"]:
+        path = Path(frame["path"])
+        assert path.parent == tmp_path / "kf" and 0 <= frame["t_s"] <= clip_small.duration_s
+        with Image.open(path) as picture:
+            assert picture.format == "JPEG" and picture.width == 320
 
 
 def test_question_adds_moment_and_window(tmp_path: Path, tiny_model_dir: Path, clip_small: Clip) -> None:

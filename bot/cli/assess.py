@@ -7,15 +7,18 @@ import asyncio
 import json
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.cli.errors import EXIT_BAD_INPUT, EXIT_OK, CliError
 from bot.config import Settings
 from bot.engine.assess import AnswerOutcome, AssessmentOutcome, AssessmentService, PreparedVideo, QuestionPlan
-from bot.engine.build import build_assessment_service
+from bot.engine.build import build_assessment_service, build_pose
+from bot.engine.measured import apply_measurements, grounded_context, measure_video, write_key_frames
 from bot.engine.replies import assessment_text, moment_past_end
 from bot.i18n import Catalogs, negotiate_locale
+from bot.pose.stage import PoseStage
 from bot.video import VideoRejected, describe
 from bot.vlm.backend import ModelError
 from bot.vlm.prompts import ExerciseContext
@@ -54,23 +57,43 @@ def _question_facts(plan: QuestionPlan) -> dict[str, Any]:
     return {"moment_s": moment, "window": window}
 
 
+@dataclass
+class _Assessed:
+    """Everything one `assess` run produced."""
+
+    prepared: PreparedVideo
+    outcome: AssessmentOutcome
+    measurements: dict[str, Any]
+    plan: QuestionPlan | None = None
+    answer: AnswerOutcome | None = None
+
+
 async def _assess(
-    service: AssessmentService, args: argparse.Namespace, locale: str, pack_dir: Path
-) -> tuple[PreparedVideo, AssessmentOutcome, QuestionPlan | None, AnswerOutcome | None]:
-    """Prepare, assess and (if asked) answer the question, without blocking the loop."""
+    service: AssessmentService, pose: PoseStage, args: argparse.Namespace, locale: str, pack_dir: Path
+) -> _Assessed:
+    """Prepare, measure, assess and (if asked) answer the question, without blocking the loop."""
     await service.backend.start()
     prepared = await asyncio.to_thread(service.prepare_video, args.video, pack_dir=pack_dir)
-    outcome = await service.assess_in_parts(prepared, locale=locale, context=ExerciseContext(hint=args.exercise))
+    context = ExerciseContext(hint=args.exercise)
+    report = await asyncio.to_thread(measure_video, pose, prepared, context)
+    outcome = await service.assess_in_parts(prepared, locale=locale, context=grounded_context(context, report))
+    measurements = apply_measurements(outcome, report) or report.as_json()
+    if report.backend != "off":
+        out_dir = args.key_frames or Path(tempfile.mkdtemp(prefix="rehab-key-frames-"))
+        await asyncio.to_thread(write_key_frames, measurements, outcome, report, pack_dir, Path(out_dir))
+    assessed = _Assessed(prepared, outcome, measurements)
     if not args.question:
-        return prepared, outcome, None, None
-    plan = await asyncio.to_thread(
+        return assessed
+    assessed.plan = await asyncio.to_thread(
         service.plan_question, args.question, duration_s=prepared.probe.duration_s, prepared=prepared
     )
-    if not plan.needs_model:
-        return prepared, outcome, plan, None
+    if not assessed.plan.needs_model:
+        return assessed
     earlier = outcome.result.model_dump(mode="json") if outcome.result else outcome.fallback
-    answer = await service.answer(plan, question=args.question, locale=locale, earlier_assessment=earlier)
-    return prepared, outcome, plan, answer
+    assessed.answer = await service.answer(
+        assessed.plan, question=args.question, locale=locale, earlier_assessment=earlier
+    )
+    return assessed
 
 
 def run_assess(args: argparse.Namespace) -> int:
@@ -83,18 +106,21 @@ def run_assess(args: argparse.Namespace) -> int:
     if not args.video.is_file():
         raise CliError("not_found: no such video file", EXIT_BAD_INPUT)
     service = build_assessment_service(settings)
+    pose = build_pose(settings)
     try:
         service.inspect(args.video)
     except VideoRejected as rejected:
         raise CliError(describe(rejected.reason, rejected.limits), EXIT_BAD_INPUT) from None
     with tempfile.TemporaryDirectory(prefix="rehab-assess-") as scratch:
         try:
-            prepared, outcome, plan, answer = asyncio.run(_assess(service, args, locale, Path(scratch)))
+            assessed = asyncio.run(_assess(service, pose, args, locale, Path(scratch)))
         except VideoRejected as rejected:
             raise CliError(describe(rejected.reason, rejected.limits), EXIT_BAD_INPUT) from None
         except ModelError as error:
             raise CliError(f"model_error: the model call failed ({type(error).__name__})") from None
-    text = assessment_text(tr, result=outcome.result, fallback=outcome.fallback)
+    prepared, outcome, plan, answer = assessed.prepared, assessed.outcome, assessed.plan, assessed.answer
+    measured = assessed.measurements if assessed.measurements.get("backend") != "off" else None
+    text = assessment_text(tr, result=outcome.result, fallback=outcome.fallback, measurements=measured)
     envelope: dict[str, Any] = {
         "video": _video_facts(prepared),
         "model": outcome.model_id,
@@ -102,6 +128,7 @@ def run_assess(args: argparse.Namespace) -> int:
         "parsed": outcome.parsed,
         "result": outcome.result.model_dump(mode="json") if outcome.result else None,
         "text": text,
+        "measurements": assessed.measurements,
     }
     if plan is not None:
         envelope["assessment_text"] = text

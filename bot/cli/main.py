@@ -1,4 +1,4 @@
-"""The `rehab-bot` command line: run, worker, assess, make-tiny-model, summaries, migrate, add-therapist."""
+"""The `rehab-bot` command line: run, worker, assess, make-tiny-(pose-)model, summaries, migrate, add-therapist."""
 
 from __future__ import annotations
 
@@ -35,11 +35,16 @@ def _build_parser() -> argparse.ArgumentParser:
     assess.add_argument("--exercise", help="what exercise the video shows")
     assess.add_argument("--model", help="model id or local directory (default: MODEL)")
     assess.add_argument("--json", action="store_true", help="print one JSON object")
+    assess.add_argument("--key-frames", type=Path, help="folder for the key-frame pictures (default: a new one)")
     assess.add_argument("--verbose", action="store_true", help="show logs on stderr")
 
     tiny = verbs.add_parser("make-tiny-model", help="write a random-weight tiny Qwen3-VL for offline tests")
     tiny.add_argument("directory", type=Path)
     tiny.add_argument("--verbose", action="store_true")
+
+    tiny_pose = verbs.add_parser("make-tiny-pose-model", help="write a random-weight tiny VitPose for offline tests")
+    tiny_pose.add_argument("directory", type=Path)
+    tiny_pose.add_argument("--verbose", action="store_true")
 
     for name, text in (("run", "bot and workers, long polling"), ("worker", "workers only, shared database")):
         verb = verbs.add_parser(name, help=text)
@@ -66,6 +71,8 @@ def _command(verb: str) -> Callable[[argparse.Namespace], int]:
         return run_assess
     if verb == "make-tiny-model":
         return _run_make_tiny_model
+    if verb == "make-tiny-pose-model":
+        return _run_make_tiny_pose_model
     from bot.cli.service import SERVICE_VERBS
 
     return SERVICE_VERBS[verb]
@@ -77,6 +84,14 @@ def _run_make_tiny_model(args: argparse.Namespace) -> int:
 
     directory = make_tiny_model(args.directory)
     print(directory)  # noqa: T201
+    return EXIT_OK
+
+
+def _run_make_tiny_pose_model(args: argparse.Namespace) -> int:
+    """Write the tiny pose model and print where it is."""
+    from bot.pose.tiny import make_tiny_pose_model
+
+    print(make_tiny_pose_model(args.directory))  # noqa: T201
     return EXIT_OK
 
 

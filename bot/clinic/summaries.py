@@ -13,10 +13,12 @@ from babel.dates import format_skeleton
 from babel.numbers import format_decimal, format_percent
 
 from bot.clinic.alerts import patient_label, reason_text
+from bot.clinic.weeks import RomTrend, exercise_name, rom_trends
+from bot.engine.measured_text import joint_word
 from bot.i18n import Translator
 from bot.vlm.render import format_span
 from storage.crud_therapist import PatientWeek
-from storage.models import User, VideoStatus
+from storage.models import Assessment, User, VideoStatus
 
 # Word overlap at which two problem descriptions count as the same recurring problem.
 _SAME_PROBLEM_OVERLAP = 0.5
@@ -46,11 +48,12 @@ class RecurringProblem:
 
 @dataclass
 class ExerciseQuality:
-    """Movement quality for one exercise over the week."""
+    """Movement quality for one exercise over the week, and its range of motion per session."""
 
     exercise: str
     videos: int = 0
     problems: list[RecurringProblem] = field(default_factory=list)
+    rom: list[RomTrend] = field(default_factory=list)
 
 
 @dataclass
@@ -92,7 +95,7 @@ def recurring_problems(week: PatientWeek, tz: ZoneInfo) -> list[ExerciseQuality]
     exercises: dict[str, ExerciseQuality] = {}
     for assessment in week.assessments:
         result = assessment.result or {}
-        name = str(result.get("exercise") or "").strip() or "?"
+        name = exercise_name(assessment)
         quality = exercises.setdefault(name.casefold(), ExerciseQuality(exercise=name))
         quality.videos += 1
         for observation in result.get("observations") or []:
@@ -114,8 +117,20 @@ def recurring_problems(week: PatientWeek, tz: ZoneInfo) -> list[ExerciseQuality]
     return sorted(exercises.values(), key=lambda q: -q.videos)
 
 
-def collect_summary(patient: User, week: PatientWeek, *, start: datetime, end: datetime, tz: ZoneInfo) -> SummaryData:
-    """Turn a patient's rows for [start, end) into summary facts (dates in the therapist's zone)."""
+def collect_summary(
+    patient: User,
+    week: PatientWeek,
+    *,
+    start: datetime,
+    end: datetime,
+    tz: ZoneInfo,
+    history: list[tuple[datetime, Assessment]] | None = None,
+) -> SummaryData:
+    """Turn a patient's rows for [start, end) into summary facts (dates in the therapist's zone).
+
+    `history` holds measured assessments from before `start` (with their video's time), so that the range of
+    motion of an exercise done this week is shown as a trend over the weeks before, too.
+    """
     first_day = start.astimezone(tz).date()
     days = [first_day + timedelta(days=i) for i in range((end - start).days or 1)]
     assessed = [v for v in week.videos if v.status == VideoStatus.ASSESSED]
@@ -125,6 +140,12 @@ def collect_summary(patient: User, week: PatientWeek, *, start: datetime, end: d
     flags = [(alert.created_at.astimezone(tz).date(), alert.kind + ":" + alert.reason) for alert in week.alerts]
     target = sum(p.sessions_per_week or 0 for p in week.prescriptions) or None
     earlier = [report.score for report in week.earlier_pain]
+    video_times = {video.id: video.created_at for video in week.videos}
+    this_week = [(video_times[a.video_id], a) for a in week.assessments if a.video_id in video_times]
+    trends = rom_trends([*(history or []), *this_week], tz)
+    exercises = recurring_problems(week, tz)
+    for quality in exercises:
+        quality.rom = trends.get(quality.exercise.casefold(), [])
     return SummaryData(
         patient=patient,
         start=first_day,
@@ -137,7 +158,7 @@ def collect_summary(patient: User, week: PatientWeek, *, start: datetime, end: d
         sessions_per_day=dict(per_day),
         pain=[(report.created_at.astimezone(tz), report.score) for report in week.pain],
         previous_pain_mean=sum(earlier) / len(earlier) if earlier else None,
-        exercises=recurring_problems(week, tz),
+        exercises=exercises,
         questions=[(turn.created_at.astimezone(tz).date(), turn.question) for turn in week.questions],
         rejected=Counter(v.reject_reason or "unreadable" for v in week.videos if v.status == VideoStatus.REJECTED),
     )
@@ -236,6 +257,7 @@ def _movement_lines(data: SummaryData, tr: Translator) -> list[str]:
     for quality in data.exercises:
         videos = tr.ngettext("%(count)s video", "%(count)s videos", quality.videos)
         lines.append(f"{html.escape(quality.exercise)} — {html.escape(videos)}")
+        lines += [f"• {html.escape(rom_text(trend, tr))}" for trend in quality.rom]
         for problem in quality.problems[:_MAX_PROBLEMS_PER_EXERCISE]:
             examples = "; ".join(
                 f"{format_skeleton('MMMd', example.day, locale=locale)} {format_span(example.start_s, example.end_s)}"
@@ -244,6 +266,26 @@ def _movement_lines(data: SummaryData, tr: Translator) -> list[str]:
             times = tr.ngettext("seen once", "seen %(count)s times", len(problem.examples))
             lines.append(f"• {html.escape(problem.what)} — {html.escape(times)} ({html.escape(examples)})")
     return lines
+
+
+def rom_text(trend: RomTrend, tr: Translator) -> str:
+    """The trend in words: "knee range of motion 78° → 91° over 3 weeks (4 measured sessions)"."""
+    locale = tr.babel_locale
+    joint = joint_word(tr, trend.joint)
+    first, last = (format_decimal(round(s.rom_deg), locale=locale) for s in (trend.sessions[0], trend.sessions[-1]))
+    sessions = tr.ngettext("%(count)s measured session", "%(count)s measured sessions", len(trend.sessions))
+    if len(trend.sessions) == 1:
+        text = tr.gettext("%(joint)s range of motion %(degrees)s°", joint=joint, degrees=last)
+    else:
+        text = tr.ngettext(
+            "%(joint)s range of motion %(first)s° → %(last)s° over %(count)s week",
+            "%(joint)s range of motion %(first)s° → %(last)s° over %(count)s weeks",
+            trend.weeks,
+            joint=joint,
+            first=first,
+            last=last,
+        )
+    return f"{text} ({sessions})"
 
 
 def render_summary(data: SummaryData, tr: Translator, *, draft: str | None = None) -> str:
@@ -285,6 +327,12 @@ def render_summary(data: SummaryData, tr: Translator, *, draft: str | None = Non
         sections.append([f"<i>{html.escape(label)} {html.escape(draft)}</i>"])
     caveat = tr.gettext("Observations come from an AI model watching videos; they are not measurements.")
     sections.append([f"<i>{html.escape(caveat)}</i>"])
+    if any(quality.rom for quality in data.exercises):
+        rom_caveat = tr.gettext(
+            "Range of motion is measured from the videos by a pose model; camera angle affects it, "
+            "so read the trend rather than a single session."
+        )
+        sections[-1].append(f"<i>{html.escape(rom_caveat)}</i>")
     return "\n\n".join("\n".join(section) for section in sections)
 
 
@@ -306,4 +354,7 @@ def summary_facts(data: SummaryData) -> str:
     for quality in data.exercises:
         problems = [f"{p.what} ({len(p.examples)}x)" for p in quality.problems[:_MAX_PROBLEMS_PER_EXERCISE]]
         parts.append(f"{quality.exercise}: {quality.videos} videos; problems: {problems or 'none noted'}.")
+        for trend in quality.rom:
+            degrees = [round(s.rom_deg) for s in trend.sessions]
+            parts.append(f"{quality.exercise}: {trend.joint} range of motion per session (degrees): {degrees}.")
     return "\n".join(parts)

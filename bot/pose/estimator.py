@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,6 +25,9 @@ _BOX_MIN_POINTS = 4
 # The box grows by this share of its size on each side (a limb may move beyond last frame's extent).
 _BOX_MARGIN = 0.15
 _BATCH = 8
+# After a failed load, jobs go on without measurements for this long before loading is tried again
+# (an unreachable Hub costs a minute of retries per try).
+_RETRY_LOAD_S = 600.0
 
 
 class PoseUnavailable(Exception):
@@ -84,10 +88,13 @@ class VitPoseEstimator:
         self.device = device
         self._lock = threading.Lock()
         self._loaded: tuple[Any, Any] | None = None
+        self._failed: tuple[float, str] | None = None
 
     def _load(self) -> tuple[Any, Any]:
         """Load processor and model once (under the lock)."""
         if self._loaded is None:
+            if self._failed is not None and time.monotonic() - self._failed[0] < _RETRY_LOAD_S:
+                raise PoseUnavailable(self._failed[1])
             try:
                 import torch
                 from transformers import VitPoseForPoseEstimation, VitPoseImageProcessor

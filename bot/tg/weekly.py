@@ -13,7 +13,7 @@ from telegram.error import TelegramError
 
 from bot.clinic.summaries import collect_summary, render_summary, summary_facts
 from bot.clinic.summary_chart import render_chart
-from bot.clinic.weeks import SummaryWeek, due_weeks, last_seven_days, zone_of
+from bot.clinic.weeks import SummaryWeek, due_weeks, last_seven_days, measured_before, zone_of
 from bot.services import Services
 from bot.vlm.backend import GenerationRequest, ModelError
 from bot.vlm.fallback import fallback_text
@@ -58,7 +58,8 @@ async def send_patient_summary(
     tz = zone_of(therapist, settings.default_timezone)
     tr = services.translator(therapist)
     week = await services.db(crud_therapist.patient_week, patient_id=patient.id, start=period.start, end=period.end)
-    data = collect_summary(patient, week, start=period.start, end=period.end, tz=tz)
+    history = await services.db(measured_before, patient_id=patient.id, start=period.start)
+    data = collect_summary(patient, week, start=period.start, end=period.end, tz=tz, history=history)
     draft = await _draft(services, tr.locale, summary_facts(data))
     text = render_summary(data, tr, draft=draft)
     for chunk in split_message(text, markup=Markup.HTML):
@@ -69,6 +70,8 @@ async def send_patient_summary(
         start=format_skeleton("MMMd", data.start, locale=tr.babel_locale),
         end=format_skeleton("MMMd", data.end, locale=tr.babel_locale),
     )
+    if any(quality.rom for quality in data.exercises):
+        caption += "\n" + tr.gettext("Bottom panel: range of motion per session, earlier weeks included.")
     await bot.send_photo(chat_id=therapist.id, photo=InputFile(png, filename="summary.png"), caption=caption)
     await services.db(crud_therapist.record_audit, actor_id=therapist.id, patient_id=patient.id, action=action)
     return text

@@ -41,12 +41,12 @@ class Settings(BaseSettings):
     asr_model: str = "openai/whisper-small"
     asr_device: str = "auto"
     max_voice_s: float = Field(default=120.0, gt=0)
-    # Measured movement: body keypoints per frame (`vitpose`, or `off`), from a Hub id or local directory.
-    pose_backend: Literal["vitpose", "off"] = "vitpose"
-    pose_model: str = "usyd-community/vitpose-base-simple"
+    # Measured movement: body keypoints per frame. `mediapipe` (BlazePose; its weights ship in the wheel, CPU),
+    # `vitpose` (transformers; POSE_MODEL a Hub id or directory, default usyd-community/vitpose-base-simple,
+    # on POSE_DEVICE), or `off`.
+    pose_backend: Literal["mediapipe", "vitpose", "off"] = "mediapipe"
+    pose_model: str = ""
     pose_device: str = "auto"
-    # Frames per second the pose model sees (from the stored proxy, which runs at WINDOW_FPS).
-    pose_fps: float = Field(default=4.0, gt=0)
 
     # Video sampling (0 = take the value from the model's own processor configuration)
     ffmpeg_binary: str = ""

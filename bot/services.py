@@ -14,9 +14,10 @@ from sqlmodel import Session
 from bot.asr.whisper import WhisperTranscriber
 from bot.config import Settings
 from bot.engine.assess import AssessmentService
-from bot.engine.build import build_assessment_service
+from bot.engine.build import build_assessment_service, build_pose
 from bot.i18n import Catalogs, Translator, negotiate_locale
 from bot.metrics import Metrics
+from bot.pose.stage import PoseStage
 from bot.vlm.backend import VisionLanguageBackend
 from storage.db import create_db_engine
 from storage.files import VideoStore
@@ -37,6 +38,8 @@ class Services:
     catalogs: Catalogs
     assessment: AssessmentService
     metrics: Metrics = field(default_factory=Metrics)
+    # Body keypoints and measurements per video (disabled: POSE_BACKEND=off); nothing loads until the first video.
+    pose: PoseStage = field(default_factory=lambda: PoseStage(None))
     # Speech to text for voice questions (nothing loads until the first one).
     transcriber: WhisperTranscriber | None = None
     # Set when a handler enqueues work, so in-process workers start at once instead of polling.
@@ -100,4 +103,5 @@ def build_services(settings: Settings, *, backend: VisionLanguageBackend | None 
         catalogs=Catalogs.load(default_locale=settings.default_locale),
         assessment=build_assessment_service(settings, backend),
         transcriber=WhisperTranscriber(settings.asr_model, device=settings.asr_device),
+        pose=build_pose(settings),
     )

@@ -169,7 +169,7 @@ def test_rejects_non_rgb_uint8(blurrer: FaceBlurrer, astronaut: np.ndarray) -> N
 def test_backend_selection() -> None:
     with pytest.raises(ValueError, match="backend"):
         FaceBlurrer(backend="yunet")  # type: ignore[arg-type]
-    # The locked opencv-python-headless (4.x) ships the Haar cascades; 5.x would silently fall back to LBP.
+    # The locked opencv-contrib-python (5.x) ships the Haar cascades; a plain opencv-python 5.x would fall back to LBP.
     assert haar_available()
     assert FaceBlurrer().backend == "haar"
 

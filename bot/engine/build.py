@@ -58,7 +58,5 @@ def build_assessment_service(settings: Settings, backend: VisionLanguageBackend 
 
 
 def build_pose(settings: Settings) -> PoseStage:
-    """The pose stage POSE_BACKEND, POSE_MODEL, POSE_DEVICE and POSE_FPS describe (nothing loaded yet)."""
-    return build_pose_stage(
-        settings.pose_backend, settings.pose_model, device=settings.pose_device, fps=settings.pose_fps
-    )
+    """The pose stage POSE_BACKEND, POSE_MODEL and POSE_DEVICE describe (nothing loaded yet)."""
+    return build_pose_stage(settings.pose_backend, settings.pose_model, device=settings.pose_device)

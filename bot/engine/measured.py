@@ -58,7 +58,14 @@ def write_key_frames(
     m = report.measurements
     moments = key_moments(flagged_moments(outcome.result, m), m, duration_s=report_duration(report, pack_dir))
     try:
-        frames = picture_moments(pack_dir, moments, out_dir, track=report.track, joint=m.rep_joint if m else None)
+        frames = picture_moments(
+            pack_dir,
+            moments,
+            out_dir,
+            track=report.track,
+            joint=m.rep_joint if m else None,
+            track_size=report.frame_size,
+        )
     except FileNotFoundError:
         logger.info("frame pack missing; no key frames")
         return []
@@ -78,8 +85,12 @@ def report_duration(report: PoseReport, pack_dir: Path) -> float:
 
 def moment_picture(pack_dir: Path, moment_s: float, out_dir: Path, *, joint: str | None) -> KeyFrame | None:
     """One picture of a moment asked about, with the skeleton when the video was measured (blocking)."""
+    stored = load_track(pack_dir)
+    track, size = stored if stored is not None else (None, None)
     try:
-        frames = picture_moments(pack_dir, [moment_s], out_dir, track=load_track(pack_dir), joint=joint, stem="moment")
+        frames = picture_moments(
+            pack_dir, [moment_s], out_dir, track=track, joint=joint, track_size=size, stem="moment"
+        )
     except FileNotFoundError:
         return None
     return frames[0] if frames else None

@@ -10,7 +10,6 @@ import re
 from typing import Any
 
 from bot.pose.measure import Measurements
-from bot.vlm.render import format_timecode
 from bot.vlm.schema import AssessmentResult
 
 # "knee flexion ≥ 90°", "hip flexion >= 70", "shoulder elevation at least 150 degrees", "elbow flexion 100°+"
@@ -47,6 +46,11 @@ def target_label(target: tuple[str, str, float]) -> str:
     return f"{joint} flexion ≥ {_STRAIGHT - threshold:.0f}°"
 
 
+def _seconds(t: float) -> str:
+    """A time for the prompt, in the seconds the assessment JSON uses."""
+    return f"{t:.1f} s"
+
+
 def _joint_words(name: str) -> str:
     """`left_knee` → "left knee"."""
     return name.replace("_", " ")
@@ -63,25 +67,25 @@ def prompt_facts(m: Measurements, *, target: tuple[str, str, float] | None = Non
     ]
     for number, rep in enumerate(m.reps, start=1):
         lines.append(
-            f"Rep {number}: {format_timecode(rep.start_s)}–{format_timecode(rep.end_s)}, "
-            f"extreme at {format_timecode(rep.peak_s)}, angle {rep.min_deg:.0f}–{rep.max_deg:.0f}° "
+            f"Rep {number}: {_seconds(rep.start_s)}–{_seconds(rep.end_s)}, "
+            f"extreme at {_seconds(rep.peak_s)}, angle {rep.min_deg:.0f}–{rep.max_deg:.0f}° "
             f"(range {rep.rom_deg:.0f}°){' (partly out of view)' if rep.partial else ''}."
         )
     if m.rep_joint in m.joints and m.rep_joint in m.extremes:
         low, high = m.joints[m.rep_joint]
         at_low, at_high = m.extremes[m.rep_joint]
         lines.append(
-            f"Smallest {_joint_words(m.rep_joint)} angle {low:.0f}° at {format_timecode(at_low)}, "
-            f"largest {high:.0f}° at {format_timecode(at_high)}."
+            f"Smallest {_joint_words(m.rep_joint)} angle {low:.0f}° at {_seconds(at_low)}, "
+            f"largest {high:.0f}° at {_seconds(at_high)}."
         )
     for joint, difference in sorted(m.asymmetry_deg.items()):
         if difference >= 10:
             lines.append(f"Left/right {joint} range differs by {difference:.0f}°.")
     if target is not None and m.missed_target:
-        missed = ", ".join(f"rep {k + 1} at {format_timecode(m.reps[k].peak_s)}" for k in m.missed_target)
+        missed = ", ".join(f"rep {k + 1} at {_seconds(m.reps[k].peak_s)}" for k in m.missed_target)
         lines.append(f"Target {target_label(target)} was missed by: {missed}.")
     for start, end in m.out_of_view:
-        lines.append(f"The body was out of view from {format_timecode(start)} to {format_timecode(end)}.")
+        lines.append(f"The body was out of view from {_seconds(start)} to {_seconds(end)}.")
     return " ".join(lines)
 
 

@@ -106,9 +106,13 @@ def picture_moments(
     *,
     track: PoseTrack | None,
     joint: str | None,
+    track_size: tuple[int, int] | None = None,
     stem: str = "key",
 ) -> list[KeyFrame]:
-    """Write one JPEG per moment from the pack's proxy frames, with skeleton and angle when measured."""
+    """Write one JPEG per moment from the pack's proxy frames, with skeleton and angle when measured.
+
+    `track_size` is the (width, height) of the frames the keypoints were found in; they are scaled to the proxy's.
+    """
     if not moments:
         return []
     framepack = FramePack.open(pack_dir)
@@ -129,7 +133,10 @@ def picture_moments(
             series = angles.get(joint or "")
             if series is not None and np.isfinite(series[near]):
                 angle, used_joint = float(series[near]), joint
-            _draw(image, track.keypoints[near], track.scores[near], used_joint, angle)
+            scale = np.ones(2)
+            if track_size is not None:
+                scale = np.array([section.width / track_size[0], section.height / track_size[1]])
+            _draw(image, track.keypoints[near] * scale, track.scores[near], used_joint, angle)
         path = out_dir / f"{stem}-{index + 1:02d}-{round(t * 1000):07d}ms.jpg"
         image.save(path, format="JPEG", quality=88)
         written.append(KeyFrame(t_s=float(proxy_times[positions[index]]), path=path, joint=used_joint, angle_deg=angle))

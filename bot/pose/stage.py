@@ -1,7 +1,9 @@
-"""The pose stage of a video's job: keypoints on the stored proxy frames, then the measurements.
+"""The pose stage of a video's job: keypoints on each sampled frame, then the measurements.
 
-It runs between sampling and the model call, on a worker thread. The track is kept in the frame pack
-(`pose.npz`) so key-frame pictures and follow-up answers draw on it without running the model again.
+It runs between sampling and the model call, on a worker thread, on the model's frames as decoded (in memory,
+before face blurring: BlazePose finds a person by their face). The track is kept in the frame pack
+(`pose.npz`, in those frames' pixels) so key-frame pictures and follow-up answers draw on it without running
+the model again.
 """
 
 from __future__ import annotations
@@ -15,14 +17,13 @@ import numpy as np
 
 from bot.pose.estimator import PoseEstimator, PoseUnavailable, VitPoseEstimator
 from bot.pose.measure import Measurements, PoseTrack, measure, to_json
-from bot.video import pack
-from bot.video.framepack import FramePack, decode_jpegs
 from bot.video.frames import SampledFrames
 
 logger = logging.getLogger(__name__)
 
 TRACK_FILE = "pose.npz"
-BACKENDS = ("vitpose", "off")
+BACKENDS = ("mediapipe", "vitpose", "off")
+DEFAULT_VITPOSE = "usyd-community/vitpose-base-simple"
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class PoseReport:
     error: str | None = None
     # The prescription's range-of-motion target the reps were checked against: (joint, kind, threshold_deg).
     target: tuple[str, str, float] | None = None
+    # (width, height) of the frames the keypoints are in.
+    frame_size: tuple[int, int] | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The stored and printed form: backend, model, reps, joints and the rest of `to_json`."""
@@ -59,29 +62,12 @@ def off_report() -> PoseReport:
     return PoseReport(backend="off", model_id="", track=None, measurements=None)
 
 
-def proxy_grid(timestamps_s: list[float], fps: float) -> list[int]:
-    """Positions of the proxy frames nearest a `fps` grid (each at most once, in order)."""
-    if not timestamps_s:
-        return []
-    step = 1.0 / fps
-    chosen: list[int] = []
-    times = np.asarray(timestamps_s)
-    t = float(times[0])
-    while t <= float(times[-1]) + 1e-9:
-        position = int(np.argmin(np.abs(times - t)))
-        if not chosen or position > chosen[-1]:
-            chosen.append(position)
-        t += step
-    return chosen
-
-
 class PoseStage:
     """Runs the pose model on a video's frames and measures the movement."""
 
-    def __init__(self, estimator: PoseEstimator | None, *, fps: float = 4.0, min_score: float = 0.3) -> None:
+    def __init__(self, estimator: PoseEstimator | None, *, min_score: float = 0.3) -> None:
         """`estimator` None disables the stage (POSE_BACKEND=off)."""
         self.estimator = estimator
-        self.fps = fps
         self.min_score = min_score
 
     @property
@@ -96,7 +82,7 @@ class PoseStage:
         estimator = self.estimator
         if estimator is None:
             return off_report()
-        times, frames = self._frames(sample, pack_dir)
+        times, frames = _distinct_frames(sample)
         try:
             found = estimator.estimate(frames)
         except PoseUnavailable as error:
@@ -110,30 +96,27 @@ class PoseStage:
         except ValueError as error:
             logger.warning("pose target ignored: %s", error)
             target, measured = None, measure(track, min_score=self.min_score)
-        return PoseReport(estimator.name, estimator.model_id, track, measured, target=target)
-
-    def _frames(self, sample: SampledFrames, pack_dir: Path | None) -> tuple[list[float], np.ndarray]:
-        """The proxy frames on the pose grid when a pack exists (more frames per second), else the model's."""
-        if pack_dir is not None:
-            try:
-                section = FramePack.open(pack_dir).manifest.proxy
-                positions = proxy_grid(section.timestamps_s, self.fps)
-                paths = [Path(pack_dir) / pack.PROXY_DIR / pack.jpeg_name(p) for p in positions]
-                frames = decode_jpegs(paths, section.height, section.width)
-                return [section.timestamps_s[p] for p in positions], frames
-            except FileNotFoundError:
-                logger.info("frame pack missing; measuring on the model's frames")
-        times = list(sample.timestamps_s)
-        keep = [0] + [i for i in range(1, len(times)) if times[i] > times[i - 1]]
-        return [times[i] for i in keep], sample.frames[keep]
+        size = (int(frames.shape[2]), int(frames.shape[1]))
+        return PoseReport(estimator.name, estimator.model_id, track, measured, target=target, frame_size=size)
 
 
-def build_pose_stage(backend: str, model_id: str, *, device: str = "cpu", fps: float = 4.0) -> PoseStage:
-    """The stage POSE_BACKEND and POSE_MODEL describe (nothing is loaded yet)."""
+def _distinct_frames(sample: SampledFrames) -> tuple[list[float], np.ndarray]:
+    """The sampled frames once each (a short clip's sampling may repeat a frame to fill the model's budget)."""
+    times = list(sample.timestamps_s)
+    keep = [0] + [i for i in range(1, len(times)) if times[i] > times[i - 1]]
+    return [times[i] for i in keep], sample.frames[keep]
+
+
+def build_pose_stage(backend: str, model_id: str = "", *, device: str = "cpu") -> PoseStage:
+    """The stage POSE_BACKEND and POSE_MODEL describe (nothing is loaded yet); an empty model is the default one."""
     if backend == "off":
-        return PoseStage(None, fps=fps)
+        return PoseStage(None)
+    if backend == "mediapipe":
+        from bot.pose.mediapipe_estimator import MediaPipePoseEstimator
+
+        return PoseStage(MediaPipePoseEstimator(model_id or "blazepose-full"))
     if backend == "vitpose":
-        return PoseStage(VitPoseEstimator(model_id, device=device), fps=fps)
+        return PoseStage(VitPoseEstimator(model_id or DEFAULT_VITPOSE, device=device))
     raise ValueError(f"POSE_BACKEND must be one of {BACKENDS}")
 
 
@@ -145,10 +128,12 @@ def save_track(pack_dir: Path, track: PoseTrack, width: int, height: int) -> Non
     partial.replace(target)
 
 
-def load_track(pack_dir: Path) -> PoseTrack | None:
-    """The stored track of a video, or None when the stage did not run or the pack is gone."""
+def load_track(pack_dir: Path) -> tuple[PoseTrack, tuple[int, int]] | None:
+    """The stored track of a video and the (width, height) of its frames; None when the stage did not run."""
     try:
         with np.load(Path(pack_dir) / TRACK_FILE) as data:
-            return PoseTrack(times_s=data["times_s"], keypoints=data["keypoints"], scores=data["scores"])
+            track = PoseTrack(times_s=data["times_s"], keypoints=data["keypoints"], scores=data["scores"])
+            width, height = (int(v) for v in data["size"])
+            return track, (width, height)
     except (OSError, KeyError, ValueError):
         return None

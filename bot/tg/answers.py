@@ -12,6 +12,7 @@ from telegram.error import BadRequest
 from bot.engine.replies import moment_past_end
 from bot.i18n import Translator
 from bot.tg.jobs import JobContext, load_video, send_chunks
+from bot.tg.keyframes import send_moment_picture
 from bot.tg.progress import chat_action
 from bot.tg.streaming import DraftStream, answer_with_drafts, draft_id_for, is_private_chat
 from bot.vlm.render import Markup, split_message
@@ -56,6 +57,10 @@ async def run_answer_job(context: JobContext) -> None:
         )
         message_id = first_id if first_id is not None else sent[0].message_id
         await services.db(crud.mark_turn_delivered, turn_id=turn.id, message_id=message_id)
+        if turn.moment_s is not None:
+            # The moment asked about, as a picture under the answer (sent once: the turn is delivered now).
+            assessment = await services.db(crud.get_assessment, video_id=video.id)
+            await send_moment_picture(context, video, assessment, tr, moment_s=turn.moment_s, reply_to=message_id)
 
 
 async def _finish_preview(context: JobContext, preview: DraftStream, text: str) -> bool:
@@ -100,6 +105,10 @@ async def _answer_text(
     earlier: dict[str, Any] | str | None = None
     if assessment is not None:
         earlier = assessment.result or assessment.text
+        if assessment.measurements and assessment.measurements.get("reps") is not None and assessment.result:
+            # What was measured grounds the answer too (reps and joint ranges, not the whole record).
+            keys = ("rep_joint", "reps", "joints", "target", "missed_target")
+            earlier = {**assessment.result, "measured": {k: assessment.measurements.get(k) for k in keys}}
     turns = [(t.question, t.answer or "") for t in answered]
     # In a private chat the answer streams into a draft meanwhile; it is sent and recorded below either way.
     outcome = await answer_with_drafts(

@@ -6,61 +6,27 @@ import asyncio
 import html
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ChatAction, ParseMode
 
+from bot.engine.measured import apply_measurements, grounded_context, measure_video, write_key_frames
 from bot.engine.replies import assessment_text, rejection
 from bot.engine.stages import stage_text
 from bot.i18n import Translator
 from bot.services import Services
+from bot.tg.job_context import JobContext, LeaseLost
+from bot.tg.keyframes import send_key_frames
 from bot.tg.progress import StatusEditor, chat_action
 from bot.video import VideoRejected
 from bot.vlm.prompts import ExerciseContext
 from bot.vlm.render import TELEGRAM_TEXT_LIMIT, Markup, split_message, utf16_len
 from storage import crud, crud_therapist
 from storage.models import Assessment, Prescription, User, Video, VideoStatus
-from storage.queue import ClaimedJob, DeadJob, JobKind
+from storage.queue import DeadJob, JobKind
 
 logger = logging.getLogger(__name__)
-
-
-class LeaseLost(Exception):
-    """Another worker owns this job now; stop without writing anything."""
-
-
-@dataclass
-class JobContext:
-    """One claimed job and what it needs."""
-
-    services: Services
-    bot: Bot
-    job: ClaimedJob
-    status: StatusEditor
-    # The stage being timed for the metrics and when it began (time.perf_counter()).
-    _timed_stage: tuple[str, float] | None = field(default=None, init=False)
-
-    async def stage(self, name: str) -> None:
-        """Record the job's stage; a lost lease stops the job."""
-        self.end_stage()
-        self._timed_stage = (name, time.perf_counter())
-        if not await asyncio.to_thread(self.services.queue.set_stage, self.job, name):
-            raise LeaseLost(name)
-
-    def end_stage(self) -> None:
-        """Report how long the current stage took (when a new one begins or the attempt ends)."""
-        if self._timed_stage is not None:
-            name, started = self._timed_stage
-            seconds = time.perf_counter() - started
-            self.services.metrics.stage_seconds.labels(self.job.kind.value, name).observe(seconds)
-            self._timed_stage = None
-
-    async def ensure_lease(self) -> None:
-        """Check the lease right before an effect that cannot be undone (a message to the patient)."""
-        if not await asyncio.to_thread(self.services.queue.heartbeat, self.job):
-            raise LeaseLost("before sending")
 
 
 def _reply_to(message_id: int) -> ReplyParameters:
@@ -171,6 +137,13 @@ async def _assess(context: JobContext, video: Video, user: User | None, tr: Tran
         await _show_stage(context, video, tr, "analysing")
     locale = services.locale_of(user)
     prescriptions = await services.db(crud_therapist.active_prescriptions, patient_id=video.user_id)
+    context_of_exercise = exercise_context(video, prescriptions)
+    # The pose stage runs on a thread: other workers' model calls go on meanwhile.
+    started = time.perf_counter()
+    report = await asyncio.to_thread(measure_video, services.pose, prepared, context_of_exercise)
+    if report.backend != "off":
+        measuring_s = time.perf_counter() - started
+        services.metrics.stage_seconds.labels(context.job.kind.value, "measuring").observe(measuring_s)
 
     async def show_part(number: int, parts: int) -> None:
         """A long video is watched part by part: say which part (the edit pace coalesces quick ones)."""
@@ -181,14 +154,20 @@ async def _assess(context: JobContext, video: Video, user: User | None, tr: Tran
     outcome = await services.assessment.assess_in_parts(
         prepared,
         locale=locale,
-        context=exercise_context(video, prescriptions),
+        context=grounded_context(context_of_exercise, report),
         cache_salt=f"user-{video.user_id}",
         on_part=show_part,
     )
     for completion in outcome.completions:
         services.metrics.model_seconds.labels("assess").observe(completion.elapsed_s)
+    measurements = apply_measurements(outcome, report)
+    await asyncio.to_thread(write_key_frames, measurements, outcome, report, pack_dir, pack_dir / "key")
     text = assessment_text(
-        services.catalogs.get(locale), result=outcome.result, fallback=outcome.fallback, markup=Markup.HTML
+        services.catalogs.get(locale),
+        result=outcome.result,
+        fallback=outcome.fallback,
+        markup=Markup.HTML,
+        measurements=measurements,
     )
     # The model call is long: the video may have been erased (or the job rescued) meanwhile.
     await context.ensure_lease()
@@ -203,6 +182,7 @@ async def _assess(context: JobContext, video: Video, user: User | None, tr: Tran
         text=text,
         raw_output=outcome.raw_output,
         exercise_hint=video.caption,
+        measurements=measurements,
     )
 
 
@@ -235,6 +215,9 @@ async def _deliver_assessment(context: JobContext, video: Video, assessment: Ass
         footer = html.escape(footer_text, quote=False)
     chunks = _with_footer(split_message(assessment.text, markup=Markup.HTML), footer)
     already = list(assessment.delivered_message_ids or [])
+    if not already:
+        # The pictures of the flagged moments come first, so the text (and its pain question) ends the reply.
+        await send_key_frames(context, video, assessment, tr)
     for index, chunk in enumerate(chunks[len(already) :], start=len(already)):
         sent = await send_chunks(
             context,

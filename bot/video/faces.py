@@ -128,7 +128,7 @@ class FaceBlurrer:
         if not haar_available():
             raise RuntimeError(
                 "OpenCV's Haar cascades are not available in this build (opencv-python 5.x dropped "
-                "CascadeClassifier; install opencv-contrib-python-headless or opencv-python-headless<5)"
+                "CascadeClassifier; install opencv-contrib-python or opencv-python-headless<5)"
             )
         folder = cv2.data.haarcascades
         frontal = cv2.CascadeClassifier(os.path.join(folder, HAAR_FRONTAL))

@@ -96,6 +96,16 @@ def add_delivered_message(session: Session, *, assessment_id: int, message_id: i
     return list(assessment.delivered_message_ids)
 
 
+def record_key_frames_sent(session: Session, *, assessment_id: int, message_ids: list[int]) -> None:
+    """Record that the key-frame pictures were sent (so a repeated delivery does not send them again)."""
+    assessment = session.get(Assessment, assessment_id)
+    if assessment is None or assessment.measurements is None:
+        raise LookupError("no such measured assessment")
+    assessment.measurements = {**assessment.measurements, "key_frames_message_ids": list(message_ids)}
+    session.add(assessment)
+    session.commit()
+
+
 def mark_assessment_delivered(session: Session, *, assessment_id: int, message_ids: list[int]) -> bool:
     """Record that the feedback was sent (and as which messages); False when it already was."""
     result = session.exec(

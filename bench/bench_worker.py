@@ -90,16 +90,23 @@ class Result:
 
 
 async def run_config(
-    api_process: ApiProcess, clips: list[Path], workers: int, pace: float | None, options: argparse.Namespace
+    api_process: ApiProcess,
+    clips: list[Path],
+    workers: int,
+    pace: float | None,
+    options: argparse.Namespace,
+    *,
+    settings: dict[str, Any] | None = None,
+    per_video_s: float = 10.0,
 ) -> Result:
-    """One fresh bot with `workers` slots (and, if given, per-chat pace); send every clip; wait for every feedback."""
+    """One fresh bot with `workers` slots (if given: pace, settings); send every clip; wait for every feedback."""
     loop = asyncio.get_running_loop()
     executor = InstrumentedExecutor(default_pool_size())
     loop.set_default_executor(executor)
     api = api_process.new_api()
     data_dir = Path(tempfile.mkdtemp(prefix=f"rehab-bench-worker-{workers}-"))
     backend = FixedLatencyBackend(options.latency)
-    running = await start_bot(api, data_dir, backend, workers=workers)
+    running = await start_bot(api, data_dir, backend, **{**(settings or {}), "workers": workers})
     if pace is not None:
         pool = running.application.bot_data.get(WORKERS_KEY)
         if pool is None or not hasattr(pool.status, "_interval"):
@@ -127,7 +134,8 @@ async def run_config(
             """Feedback replies to its video in HTML."""
             return message.parse_mode == "HTML" and (message.chat_id, message.reply_to) in videos
 
-        feedback = await api.wait_sent(is_feedback, total, timeout_s=60 + total * (options.latency + 10.0), poll_s=0.2)
+        timeout_s = 60 + total * (options.latency + per_video_s)
+        feedback = await api.wait_sent(is_feedback, total, timeout_s=timeout_s, poll_s=0.2)
         deadline = time.monotonic() + 30
         while sum(1 for j in probe.jobs.values() if j.completed) < total and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.1)

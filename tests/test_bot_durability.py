@@ -32,8 +32,11 @@ pytestmark = pytest.mark.slow
 
 START_TIMEOUT_S = 90.0
 FEEDBACK_TIMEOUT_S = 120.0
-# From starting the new process to the rescued job's feedback: start-up, model load, one analysis.
-RESTART_TO_FEEDBACK_S = 10.0
+# From starting the new process to the rescued job's feedback: start-up, model load, one analysis (with the
+# pose stage). Printed for the record; the bound only catches a restart that waits for something (a lease, a
+# backoff). It met 10 s in CI before; on 2026-12-07 this 2-core machine measured 12-16 s, the earlier commit
+# 51c5569 included (16 s): the machine, not the code. Timings are the benchmarks' job.
+RESTART_TO_FEEDBACK_S = 30.0
 # A short lease, so the killed process's job is rescued within seconds; the model call must end before it.
 LEASE_S = 4.0
 MODEL_TIMEOUT_S = 3.0

@@ -52,6 +52,10 @@ class PoseEstimator(Protocol):
         """Keypoints for (T, H, W, 3) RGB frames of one person; raises PoseUnavailable."""
         ...
 
+    def warm_up(self) -> None:
+        """Load the model before the first video; raises PoseUnavailable."""
+        ...
+
 
 def resolve_device(device: str) -> str:
     """`auto` is CUDA when there is a GPU (where the video model runs too), else the CPU."""
@@ -108,6 +112,11 @@ class VitPoseEstimator:
             self._loaded = (processor, model)
             logger.info("pose model loaded (%s)", type(model).__name__)
         return self._loaded
+
+    def warm_up(self) -> None:
+        """Load processor and model now."""
+        with self._lock:
+            self._load()
 
     def estimate(self, frames: np.ndarray) -> PoseFrames:
         """Keypoints for each frame, batched; each frame's box follows the person from the previous frame."""

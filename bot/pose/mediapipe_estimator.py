@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -28,13 +29,22 @@ class MediaPipePoseEstimator:
     name = "mediapipe"
 
     def __init__(self, model_id: str = "blazepose-full", *, min_confidence: float = 0.5) -> None:
-        """Nothing is loaded until the first estimate (the graph is built per video, for tracking)."""
+        """Nothing is loaded until the first estimate; the graph is built once and reset between videos."""
         self.model_id = model_id
         self.min_confidence = min_confidence
         self._lock = threading.Lock()
+        self._tracker: Any = None
+
+    def _ready_tracker(self) -> Any:
+        """The process's tracker, reset so one video's person is not carried into the next (under the lock)."""
+        if self._tracker is None:
+            self._tracker = self._solution()
+        else:
+            self._tracker.reset()
+        return self._tracker
 
     def _solution(self) -> object:
-        """A fresh tracker for one video."""
+        """Build the tracker (loads the graph and weights)."""
         # MediaPipe's C++ side logs start-up chatter to stderr unless told otherwise.
         os.environ.setdefault("GLOG_minloglevel", "2")
         try:
@@ -50,16 +60,25 @@ class MediaPipePoseEstimator:
         except Exception as error:
             raise PoseUnavailable(type(error).__name__) from None
 
+    def warm_up(self) -> None:
+        """Import MediaPipe and build the tracker now, running it once."""
+        with self._lock:
+            tracker = self._ready_tracker()
+            try:
+                tracker.process(np.zeros((64, 64, 3), dtype=np.uint8))
+            except Exception as error:
+                raise PoseUnavailable(type(error).__name__) from None
+
     def estimate(self, frames: np.ndarray) -> PoseFrames:
         """Keypoints for each frame in order (the tracker carries the person from one frame to the next)."""
         count, height, width = frames.shape[0], frames.shape[1], frames.shape[2]
         keypoints = np.full((count, N_KEYPOINTS, 2), np.nan)
         scores = np.zeros((count, N_KEYPOINTS))
         with self._lock:
-            solution = self._solution()
+            tracker = self._ready_tracker()
             try:
                 for index in range(count):
-                    found = solution.process(np.ascontiguousarray(frames[index]))  # type: ignore[attr-defined]
+                    found = tracker.process(np.ascontiguousarray(frames[index]))
                     if found.pose_landmarks is None:
                         continue
                     marks = found.pose_landmarks.landmark
@@ -67,10 +86,8 @@ class MediaPipePoseEstimator:
                         mark = marks[blaze]
                         keypoints[index, coco] = (mark.x * width, mark.y * height)
                         scores[index, coco] = mark.visibility
-            except PoseUnavailable:
-                raise
             except Exception as error:
+                # A tracker that failed mid-video (a model failure must not lose the video) is rebuilt next time.
+                self._tracker = None
                 raise PoseUnavailable(type(error).__name__) from None
-            finally:
-                solution.close()  # type: ignore[attr-defined]
         return PoseFrames(keypoints=keypoints, scores=np.clip(scores, 0.0, 1.0))

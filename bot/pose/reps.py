@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy.signal import find_peaks
 
 Direction = Literal["down", "up"]
 TARGET_KINDS = ("min_le", "max_ge")
@@ -181,6 +180,9 @@ def segment_reps(
     down = _moves_down(times, values, finite) if direction is None else direction == "down"
     bridged = np.interp(times, times[finite], values[finite])
     y = -bridged if down else bridged
+    # scipy.signal takes a second to import: only a measured video pays for it, not every process start.
+    from scipy.signal import find_peaks
+
     candidates, _ = find_peaks(y, prominence=min_rom_deg)
     peaks = _prune(y, [int(p) for p in candidates], min_rom_deg)
     while True:

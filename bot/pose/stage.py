@@ -75,6 +75,15 @@ class PoseStage:
         """True unless POSE_BACKEND is off."""
         return self.estimator is not None
 
+    def warm_up(self) -> None:
+        """Load the pose model now (blocking; a worker thread at start-up); a failure is only logged."""
+        if self.estimator is None:
+            return
+        try:
+            self.estimator.warm_up()
+        except PoseUnavailable as error:
+            logger.warning("pose model unavailable at start-up (%s); videos are assessed without it", error)
+
     def run(
         self, sample: SampledFrames, pack_dir: Path | None, *, target: tuple[str, str, float] | None = None
     ) -> PoseReport:

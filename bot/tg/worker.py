@@ -49,6 +49,7 @@ class WorkerPool:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         self._model_ready: asyncio.Task[None] | None = None
+        self._pose_ready: asyncio.Task[None] | None = None
 
     @property
     def heartbeat_s(self) -> float:
@@ -58,6 +59,8 @@ class WorkerPool:
     async def start(self) -> None:
         """Start loading the model, the job slots and the maintenance loop (slots wait for the model)."""
         self._model_ready = asyncio.create_task(self.services.assessment.backend.start(), name="model-load")
+        # The pose model loads beside the video model (a thread), so the first video does not wait for it.
+        self._pose_ready = asyncio.create_task(asyncio.to_thread(self.services.pose.warm_up), name="pose-load")
         for slot in range(self.services.settings.workers):
             self._tasks.append(asyncio.create_task(self._slot(slot), name=f"worker-slot-{slot}"))
         self._tasks.append(asyncio.create_task(self._maintenance(), name="worker-maintenance"))

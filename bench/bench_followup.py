@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python bench/bench_followup.py [--rounds 7] [--cache-dir DIR] [--model-dir DIR]
      .venv/bin/python bench/bench_followup.py --streaming [--rounds 5] [--tokens 200] [--token-ms 30]
-         [--prefill-ms 500]   (a streamed answer: first draft / final answer; see bench/benchlib_stream.py)
+         [--prefill-ms 500]   (a streamed answer, then streamed feedback: first draft / final;
+         see bench/benchlib_stream.py)
 
 The clip is the 30 s 1080x1920 portrait clip of the test suite (tests/fixtures/videos.make_portrait_clip,
 cached in the cache dir and shared with bench_sampling.py --clip flat). The engine is the real
@@ -238,17 +239,12 @@ def main() -> None:
     parser.add_argument("--prefill-ms", type=float, default=500.0, help="--streaming: time to the first token")
     options = parser.parse_args()
     if options.streaming:
-        from bench.benchlib_stream import run_streaming
+        from bench.benchlib_stream import run_feedback_streaming, run_streaming
 
         rounds = 5 if options.rounds == 7 else options.rounds
-        asyncio.run(
-            run_streaming(
-                rounds=rounds,
-                prefill_s=options.prefill_ms / 1000,
-                tokens=options.tokens,
-                interval_s=options.token_ms / 1000,
-            )
-        )
+        prefill_s, interval_s = options.prefill_ms / 1000, options.token_ms / 1000
+        asyncio.run(run_streaming(rounds=rounds, prefill_s=prefill_s, tokens=options.tokens, interval_s=interval_s))
+        asyncio.run(run_feedback_streaming(rounds=rounds, prefill_s=prefill_s, interval_s=interval_s))
         return
     asyncio.run(main_async(options))
 

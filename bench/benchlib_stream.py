@@ -7,11 +7,16 @@ time on its own thread like the in-process backend. Measured from the question's
   final answer  when the reply (sendMessage, replying to the question) came back
 Without streaming the patient sees nothing until the final answer, so first draft / final answer is the
 share of the wait that streaming takes off the first visible text.
+
+`run_feedback_streaming` does the same for a video's feedback: the stand-in writes an assessment's JSON
+(about 4 characters a token) and the draft shows its readable part (bot.vlm.feedback_preview); measured
+to the first draft and to the parsed assessment (the moment the feedback can be rendered and sent).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import sys
 import time
@@ -26,9 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.engine.assess import AssessmentService, ModelLimits, QuestionPlan, VideoLimits
 from bot.tg import streaming
-from bot.tg.streaming import answer_with_drafts, draft_id_for
+from bot.tg.streaming import DraftStream, answer_with_drafts, draft_id_for, feedback_draft_id
 from bot.video.budget import SamplingSpec
 from bot.vlm.backend import Completion, GenerationRequest, VideoInput
+from bot.vlm.feedback_preview import feedback_preview
 
 SPEC = Path(__file__).resolve().parents[1] / "tests" / "fakes" / "telegram-bot-api.json"
 WORDS = ("knee ", "tracks ", "over ", "the ", "toes ", "at ", "0:02, ", "good ", "depth. ")
@@ -40,9 +46,9 @@ class StreamingStandIn:
     model_id = "streaming-stand-in"
     sampling = SamplingSpec()
 
-    def __init__(self, *, prefill_s: float, tokens: int, interval_s: float) -> None:
-        """Keep the timing; one model thread, as in the in-process backend."""
-        self.prefill_s, self.tokens, self.interval_s = prefill_s, tokens, interval_s
+    def __init__(self, *, prefill_s: float, tokens: int, interval_s: float, words: tuple[str, ...] = WORDS) -> None:
+        """Keep the timing and the pieces written; one model thread, as in the in-process backend."""
+        self.prefill_s, self.tokens, self.interval_s, self.words = prefill_s, tokens, interval_s, words
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stand-in-model")
 
     async def start(self) -> None:
@@ -50,7 +56,7 @@ class StreamingStandIn:
 
     def _text(self) -> str:
         """The whole answer."""
-        return "".join(WORDS[n % len(WORDS)] for n in range(self.tokens))
+        return "".join(self.words[n % len(self.words)] for n in range(self.tokens))
 
     async def complete(self, request: GenerationRequest) -> Completion:
         """The whole answer after prefill and every token's time."""
@@ -65,7 +71,7 @@ class StreamingStandIn:
         await loop.run_in_executor(self._executor, time.sleep, self.prefill_s)
         for n in range(self.tokens):
             await loop.run_in_executor(self._executor, time.sleep, self.interval_s)
-            yield WORDS[n % len(WORDS)]
+            yield self.words[n % len(self.words)]
 
     async def close(self) -> None:
         """Stop the thread."""
@@ -134,4 +140,60 @@ async def run_streaming(*, rounds: int, prefill_s: float, tokens: int, interval_
     print(f"  drafts per answer                : {statistics.median(counts):8.0f}")
     ratio = first_s / final_s
     print(f"followup: first draft / final answer = {ratio:.3f}")
+    return ratio
+
+
+def assessment_pieces() -> tuple[str, ...]:
+    """A four-observation assessment's JSON, cut into 4-character tokens."""
+    observations = [
+        {"start": t, "end": t + 1.5, "kind": "issue", "severity": "medium", "what": "The knees drift inward.",
+         "cue": "Push the knees out over the toes."}
+        for t in (3.0, 9.5, 16.0, 22.5)
+    ]  # fmt: skip
+    assessment = {"exercise": "squat", "repetitions": 5, "observations": observations,
+                  "summary": "A steady set with good depth; keep the knees over the toes."}  # fmt: skip
+    text = json.dumps(assessment)
+    return tuple(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+async def run_feedback_streaming(*, rounds: int, prefill_s: float, interval_s: float) -> float:
+    """Assess `rounds` times with feedback drafts; print the medians and return first draft / parsed assessment."""
+    from tests.fakes.botapi import FakeBotApi
+
+    words = assessment_pieces()
+    backend = StreamingStandIn(prefill_s=prefill_s, tokens=len(words), interval_s=interval_s, words=words)
+    service = AssessmentService(
+        backend=backend,  # type: ignore[arg-type]
+        ffmpeg=None,  # type: ignore[arg-type]
+        video_limits=VideoLimits(),
+        model_limits=ModelLimits(),
+    )
+    video = VideoInput(np.zeros((4, 32, 32, 3), dtype=np.uint8), [0.0, 10.0, 20.0, 29.0], 30.0)
+    firsts, finals = [], []
+    async with FakeBotApi(SPEC) as api:
+        for round_number in range(1, rounds + 1):
+            user = api.make_user(9500 + round_number, "Pat", "en")
+            async with api.make_bot() as bot:
+                drafts = DraftStream(bot, user["id"], feedback_draft_id(round_number), render=feedback_preview)
+                started = time.monotonic()
+                try:
+                    outcome = await service.assess(video, locale="en", on_text=drafts.show)
+                finally:
+                    await drafts.close()
+                finals.append(time.monotonic() - started)
+            assert outcome.result is not None and len(outcome.result.observations) == 4
+            shown = api.drafts(user["id"])
+            assert shown and not any("{" in draft.text for draft in shown)
+            firsts.append(shown[0].ts - started)
+        assert api.violations == [], api.violations
+    await backend.close()
+    first_s, final_s = statistics.median(firsts), statistics.median(finals)
+    print(
+        f"streamed feedback: stand-in model {prefill_s:.2f} s prefill + {len(words)} JSON tokens "
+        f"x {interval_s * 1000:.0f} ms; {rounds} rounds"
+    )
+    print(f"  first draft (first readable text): {first_s * 1000:8.1f} ms  (min {min(firsts) * 1000:.1f})")
+    print(f"  assessment parsed                : {final_s * 1000:8.1f} ms  (max {max(finals) * 1000:.1f})")
+    ratio = first_s / final_s
+    print(f"feedback: first draft / parsed assessment = {ratio:.3f}")
     return ratio

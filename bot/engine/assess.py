@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.engine.limits import ModelLimits, VideoLimits
 from bot.engine.moments import MomentLocation, MomentRef, locate_moment, resolve_moment
 from bot.engine.parts import merge_parts
 from bot.video import FFmpeg, FramePack, SampledFrames, VideoProbe, inspect_video, sample_video, window_from_video
@@ -22,32 +23,11 @@ from bot.vlm.schema import AssessmentResult, parse_assessment
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AssessmentService", "MomentLocation", "locate_moment", "resolve_moment"]
+__all__ = ["AssessmentService", "ModelLimits", "MomentLocation", "VideoLimits", "locate_moment", "resolve_moment"]
 
 _OOM_RETRIES = 2
-
-
-@dataclass(frozen=True)
-class VideoLimits:
-    """What the engine accepts and how it samples, from settings and the model's processor."""
-
-    max_duration_s: float = 600.0
-    max_pixels: int = 4096 * 4096
-    window_half_s: float = 3.0
-    window_fps: float = 6.0
-    window_frame_pixels: int = 640 * 640
-    # A longer clip is assessed in parts of about this many seconds (0: always in one call).
-    segment_s: float = 60.0
-
-
-@dataclass(frozen=True)
-class ModelLimits:
-    """Bounds on every model call."""
-
-    max_new_tokens: int = 1024
-    timeout_s: float = 36.0
-    do_sample: bool = True
-    seed: int | None = None
+# Gets the raw model text so far, after every streamed piece.
+OnText = Callable[[str], Awaitable[None]]
 
 
 @dataclass
@@ -121,6 +101,19 @@ class AnswerOutcome:
     text: str
     plan: QuestionPlan
     completion: Completion | None
+
+
+def _after(earlier: Sequence[AssessmentOutcome], on_text: OnText | None) -> OnText | None:
+    """An `on_text` for the next part: its text follows the earlier parts' output."""
+    if on_text is None:
+        return None
+    before = "".join(f"{outcome.raw_output}\n\n" for outcome in earlier)
+
+    async def show(text: str) -> None:
+        """Hand on the earlier parts' text and this part's so far."""
+        await on_text(before + text)
+
+    return show
 
 
 def _as_input(sample: SampledFrames) -> VideoInput:
@@ -270,8 +263,14 @@ class AssessmentService:
             cache_salt=salt,
         )
 
-    async def _complete(self, messages: list[dict[str, Any]], video: VideoInput | None, salt: str | None) -> Completion:
-        """Call the model; on out-of-memory retry with half the frames each time."""
+    async def _complete(
+        self, messages: list[dict[str, Any]], video: VideoInput | None, salt: str | None, on_text: OnText | None = None
+    ) -> Completion:
+        """Call the model (streamed to `on_text` when given); on out-of-memory retry with half the frames each time."""
+        if on_text is not None:
+            return await self._fewer_frames_on_oom(
+                lambda frames: self._stream_once(messages, frames, salt, on_text), video
+            )
         return await self._fewer_frames_on_oom(
             lambda frames: self.backend.complete(self._request(messages, frames, salt)), video
         )
@@ -298,12 +297,16 @@ class AssessmentService:
         context: ExerciseContext | None = None,
         cache_salt: str | None = None,
         part: PartOfClip | None = None,
+        on_text: OnText | None = None,
     ) -> AssessmentOutcome:
-        """Ask for the JSON assessment of the clip (or one part); one repair attempt; else a plain-text fallback."""
+        """Ask for the JSON assessment of the clip (or one part); one repair attempt; else a plain-text fallback.
+
+        With `on_text` the first call is streamed: it gets the raw text so far (the repair call is not).
+        """
         messages = assessment_messages(
             locale=locale, duration_s=video.duration_s, context=context or ExerciseContext(), part=part
         )
-        first = await self._complete(messages, video, cache_salt)
+        first = await self._complete(messages, video, cache_salt, on_text)
         outcome = AssessmentOutcome(self.backend.model_id, locale, None, "", first.text, [first])
         outcome.result = parse_assessment(first.text, duration_s=video.duration_s)
         if outcome.result is None:
@@ -322,17 +325,27 @@ class AssessmentService:
         context: ExerciseContext | None = None,
         cache_salt: str | None = None,
         on_part: Callable[[int, int], Awaitable[None]] | None = None,
+        on_text: OnText | None = None,
     ) -> AssessmentOutcome:
-        """Assess a clip one part after another (one part for a short clip) and merge the parts' results."""
+        """Assess a clip one part after another (one part for a short clip) and merge the parts' results.
+
+        `on_text` gets the raw text of all parts so far, each part's output after the earlier ones'.
+        """
         parts = prepared.parts()
         if len(parts) == 1:
-            return await self.assess(parts[0][1], locale=locale, context=context, cache_salt=cache_salt)
-        outcomes = []
+            whole = parts[0][1]
+            return await self.assess(whole, locale=locale, context=context, cache_salt=cache_salt, on_text=on_text)
+        outcomes: list[AssessmentOutcome] = []
         for number, (segment, video) in enumerate(parts, start=1):
             if on_part is not None:
                 await on_part(number, len(parts))
             part = PartOfClip(number, len(parts), segment.start_s, segment.end_s)
-            outcomes.append(await self.assess(video, locale=locale, context=context, cache_salt=cache_salt, part=part))
+            part_text = _after(outcomes, on_text)
+            outcomes.append(
+                await self.assess(
+                    video, locale=locale, context=context, cache_salt=cache_salt, part=part, on_text=part_text
+                )
+            )
         duration_s = prepared.sample.duration_s
         merged = merge_parts([(s, o.result) for (s, _), o in zip(parts, outcomes, strict=True)], duration_s=duration_s)
         raw = "\n\n".join(outcome.raw_output for outcome in outcomes)
@@ -349,7 +362,7 @@ class AssessmentService:
         earlier_assessment: dict[str, Any] | str | None,
         turns: Sequence[tuple[str, str]] = (),
         cache_salt: str | None = None,
-        on_text: Callable[[str], Awaitable[None]] | None = None,
+        on_text: OnText | None = None,
     ) -> AnswerOutcome:
         """Answer a follow-up question from its planned frames (never called for a moment past the end).
 
@@ -366,12 +379,7 @@ class AssessmentService:
             window_s=plan.window_s,
             moment_s=plan.moment_s,
         )
-        if on_text is None:
-            completion = await self._complete(messages, plan.video, cache_salt)
-        else:
-            completion = await self._fewer_frames_on_oom(
-                lambda video: self._stream_once(messages, video, cache_salt, on_text), plan.video
-            )
+        completion = await self._complete(messages, plan.video, cache_salt, on_text)
         return AnswerOutcome(text=fallback_text(completion.text), plan=plan, completion=completion)
 
     async def _stream_once(
@@ -379,7 +387,7 @@ class AssessmentService:
         messages: list[dict[str, Any]],
         video: VideoInput | None,
         salt: str | None,
-        on_text: Callable[[str], Awaitable[None]],
+        on_text: OnText,
     ) -> Completion:
         """One streamed model call, text handed to `on_text` as it grows; a retry starts the text afresh."""
         started = time.perf_counter()

@@ -19,7 +19,9 @@ from bot.services import Services
 from bot.tg.job_context import JobContext, LeaseLost
 from bot.tg.keyframes import send_key_frames
 from bot.tg.progress import StatusEditor, chat_action
+from bot.tg.streaming import DraftStream, feedback_draft_id, is_private_chat
 from bot.video import VideoRejected
+from bot.vlm.feedback_preview import feedback_preview
 from bot.vlm.prompts import ExerciseContext
 from bot.vlm.render import TELEGRAM_TEXT_LIMIT, Markup, split_message, utf16_len
 from storage import crud, crud_therapist
@@ -151,13 +153,22 @@ async def _assess(context: JobContext, video: Video, user: User | None, tr: Tran
         if message_id := await _status_message_id(context, video):
             await context.status.update(video.chat_id, message_id, stage_text(tr, "analysing", part=(number, parts)))
 
-    outcome = await services.assessment.assess_in_parts(
-        prepared,
-        locale=locale,
-        context=grounded_context(context_of_exercise, report),
-        cache_salt=f"user-{video.user_id}",
-        on_part=show_part,
-    )
+    # In a private chat the readable part of the feedback streams into a draft while the model writes it.
+    drafts = None
+    if is_private_chat(video.chat_id):
+        drafts = DraftStream(context.bot, video.chat_id, feedback_draft_id(video.id or 0), render=feedback_preview)
+    try:
+        outcome = await services.assessment.assess_in_parts(
+            prepared,
+            locale=locale,
+            context=grounded_context(context_of_exercise, report),
+            cache_salt=f"user-{video.user_id}",
+            on_part=show_part,
+            on_text=drafts.show if drafts is not None else None,
+        )
+    finally:
+        if drafts is not None:
+            await drafts.close()
     for completion in outcome.completions:
         services.metrics.model_seconds.labels("assess").observe(completion.elapsed_s)
     measurements = apply_measurements(outcome, report)

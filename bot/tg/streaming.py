@@ -1,4 +1,9 @@
-"""A follow-up answer streamed into the chat as a draft (sendMessageDraft) while the model writes it.
+"""Answers and feedback streamed into the chat as a draft (sendMessageDraft) while the model writes them.
+
+Feedback is JSON to the model: its draft shows only the readable part (bot/vlm/feedback_preview.py),
+and the feedback itself is still rendered from the parsed result and sent by the assessment job.
+Feedback drafts have no edited-message fallback: where drafts are refused the status message, which
+names the stage and the part being watched, is what the patient sees until the feedback arrives.
 
 Drafts are a preview only: the answer is still sent as a reply and recorded by the answer job. Where
 drafts are refused (400: a Bot API server or chat without them) the preview falls back to one message,
@@ -15,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from telegram import Bot, ReplyParameters
@@ -43,9 +48,14 @@ def is_private_chat(chat_id: int) -> bool:
     return chat_id > 0
 
 
-def draft_text(raw: str) -> str:
-    """What a draft shows of the raw model text so far: cleaned as the final answer is, within 4096 units."""
-    text = fallback_text(raw)
+def feedback_draft_id(video_id: int) -> int:
+    """The draft id of a video's streamed feedback, apart from the answers' ids (below 2**30 for any real count)."""
+    return 2**30 + (video_id - 1) % 2**30
+
+
+def draft_text(raw: str, render: Callable[[str], str] = fallback_text) -> str:
+    """What a draft shows of the raw model text so far: rendered (by default as an answer is), within 4096 units."""
+    text = render(raw)
     while (excess := utf16_len(text) - TELEGRAM_TEXT_LIMIT) > 0:
         text = text[: len(text) - max(1, excess // 2)]
     return text
@@ -55,10 +65,21 @@ class DraftStream:
     """Shows the growing text of one answer as a draft in a private chat, paced; never raises."""
 
     def __init__(
-        self, bot: Bot, chat_id: int, draft_id: int, *, reply_to: int | None = None, interval_s: float | None = None
+        self,
+        bot: Bot,
+        chat_id: int,
+        draft_id: int,
+        *,
+        reply_to: int | None = None,
+        interval_s: float | None = None,
+        render: Callable[[str], str] = fallback_text,
     ) -> None:
-        """Nothing is sent until text arrives; `reply_to` allows the edited-message fallback; `interval_s` paces."""
+        """Nothing is sent until text arrives; `reply_to` allows the edited-message fallback; `interval_s` paces.
+
+        `render` turns the raw model text into what the draft shows (the feedback's readable part, say).
+        """
         self._bot = bot
+        self._render = render
         self.chat_id = chat_id
         self._draft_id = draft_id
         self._reply_to = reply_to
@@ -91,7 +112,7 @@ class DraftStream:
             self._changed.clear()
             if self._closed:
                 return
-            text = draft_text(self._raw)
+            text = draft_text(self._raw, self._render)
             if not text or text == self._shown:
                 continue
             await self._send(text)

@@ -2,14 +2,16 @@
 
 Run as a process: `python bench/benchlib_openai_standin.py --port P --latency-s L --slots K`. Each
 POST /v1/chat/completions waits for a free slot, holds it `latency_s`, and answers valid assessment
-JSON, so the workers' OpenAI backend (`VLM_BACKEND=openai`) runs one model call per video, as a
-vLLM server with K sequences of fixed latency would. Prints `ready <port>` once it listens.
+JSON (streamed as server-sent events when asked, as feedback is in a private chat), so the workers'
+OpenAI backend (`VLM_BACKEND=openai`) runs one model call per video, as a vLLM server with K
+sequences of fixed latency would. Prints `ready <port>` once it listens.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -20,15 +22,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.botbench import ASSESSMENT_TEXT
 
 
+async def _events(request: web.Request, model: str) -> web.StreamResponse:
+    """The assessment as server-sent events, a few pieces, then [DONE]."""
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    size = max(1, len(ASSESSMENT_TEXT) // 8)
+    for start in range(0, len(ASSESSMENT_TEXT), size):
+        delta = {"content": ASSESSMENT_TEXT[start : start + size]}
+        chunk = {"id": "chatcmpl-standin", "object": "chat.completion.chunk", "model": model,
+                 "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}  # fmt: skip
+        await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+    await response.write(b"data: [DONE]\n\n")
+    await response.write_eof()
+    return response
+
+
 def make_app(latency_s: float, slots: int) -> web.Application:
     """The aiohttp app answering chat completions after `latency_s` with at most `slots` in flight."""
     semaphore = asyncio.Semaphore(slots)
 
-    async def chat_completions(request: web.Request) -> web.Response:
-        """One non-streaming completion."""
+    async def chat_completions(request: web.Request) -> web.StreamResponse:
+        """One completion: whole, or (`"stream": true`, as for feedback in a private chat) as server-sent events."""
         body = await request.json()
         async with semaphore:
             await asyncio.sleep(latency_s)
+        if body.get("stream"):
+            return await _events(request, body.get("model", "stand-in"))
         return web.json_response(
             {
                 "id": "chatcmpl-standin",

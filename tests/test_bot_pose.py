@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +40,13 @@ def bot_settings(bot_api: FakeBotApi, tiny_model_dir: Path, tiny_whisper_dir: Pa
 
 
 def scripted_assessment(harness: BotHarness) -> list[GenerationRequest]:
-    """The model answers ASSESSMENT to whole-clip calls (the tiny model's own text is random); requests are kept."""
+    """The model answers ASSESSMENT to whole-clip calls (the tiny model's own text is random); requests are kept.
+
+    In a private chat the assessment is streamed (its readable part goes into a draft), so both ways answer.
+    """
     backend = harness.services.assessment.backend
     seen: list[GenerationRequest] = []
-    original = backend.complete
+    original, original_stream = backend.complete, backend.stream
 
     async def complete(request: GenerationRequest) -> Completion:
         seen.append(request)
@@ -50,7 +54,16 @@ def scripted_assessment(harness: BotHarness) -> list[GenerationRequest]:
             return await original(request)
         return Completion(json.dumps(ASSESSMENT), 0, 1, 0.01, 0.01, "stop")
 
+    async def stream(request: GenerationRequest) -> AsyncIterator[str]:
+        seen.append(request)
+        if "JSON" not in json.dumps(request.messages):
+            async for piece in original_stream(request):
+                yield piece
+            return
+        yield json.dumps(ASSESSMENT)
+
     backend.complete = complete  # type: ignore[method-assign]
+    backend.stream = stream  # type: ignore[method-assign]
     return seen
 
 

@@ -21,6 +21,7 @@ from storage.types import utcnow
 from tests.fakes.botapi import FakeBotApi
 from tests.fixtures.bot import BotHarness, make_bot_settings
 from tests.fixtures.videos import Clip
+from tests.helpers.bot_e2e import ModelCalls
 from tests.test_therapist_flow import command, link_patient
 
 ADMIN, THERAPIST, OTHER_THERAPIST, PATIENT = 9001, 7001, 7002, 1001
@@ -118,15 +119,7 @@ async def test_red_flag_text_alerts_the_right_therapist_once(
     tess, _ = therapists
     patient = api.make_user(PATIENT, "Pat", "en")
     await link_patient(api, tess, patient)
-    calls = []
-    original = services.assessment.backend.complete
-
-    async def counting(request: object) -> object:
-        """Count model calls."""
-        calls.append(request)
-        return await original(request)  # type: ignore[arg-type]
-
-    services.assessment.backend.complete = counting  # type: ignore[method-assign]
+    calls = ModelCalls(services.assessment.backend)
     message = api.user_sends_text(patient, text)
     safety = await api.wait_for_message(PATIENT, lambda m: m.reply_to_message_id == message["message_id"], timeout=SLOW)
     assert "911" in safety.text
@@ -142,7 +135,7 @@ async def test_red_flag_text_alerts_the_right_therapist_once(
     assert len(alerts) == 1 and alerts[0].sent_at is not None
     assert "Pat" in _alert_messages(api, THERAPIST)[0] and text not in _alert_messages(api, THERAPIST)[0]
     assert _alert_messages(api, OTHER_THERAPIST) == [] and await _alerts_for(services, OTHER_THERAPIST) == []
-    assert calls == []
+    assert calls.requests == []
     if alerts[0].kind == AlertKind.FALL:
         with Session(services.engine) as session:
             assert session.get(User, PATIENT).plan_paused_at is not None

@@ -16,6 +16,7 @@ from bot.config import Settings
 from tests.fakes.botapi import FakeBotApi
 from tests.fixtures.bot import BotHarness, make_bot_settings
 from tests.fixtures.videos import Clip
+from tests.helpers.bot_e2e import ModelCalls
 
 ADMIN, THERAPIST, PATIENT = 9001, 7001, 1001
 SLOW = 60.0
@@ -62,16 +63,8 @@ async def test_admin_therapist_invite_plan_videos_pain_summary(
     linked = await services.db(__import__("storage.crud", fromlist=["get_user"]).get_user, user_id=PATIENT)
     assert linked.therapist_id == THERAPIST and linked.consented_at is not None
 
-    prompts: list[str] = []
-    backend = services.assessment.backend
-    original = backend.complete
-
-    async def recording(request: object) -> object:
-        """Keep the prompt text of every model call."""
-        prompts.append(str(request.messages))  # type: ignore[attr-defined]
-        return await original(request)  # type: ignore[arg-type]
-
-    backend.complete = recording  # type: ignore[method-assign]
+    # Every model call, whole or streamed (feedback streams into a draft in a private chat).
+    model_calls = ModelCalls(services.assessment.backend)
 
     ask = await command(api, therapist, f"/prescribe {PATIENT}")
     assert ask.text  # type: ignore[attr-defined]
@@ -96,6 +89,7 @@ async def test_admin_therapist_invite_plan_videos_pain_summary(
         api.user_presses_button(patient, keyboard, pain_key)
         await api.wait_for(lambda k=keyboard: not api.message(PATIENT, k.message["message_id"]).get("reply_markup"))
         assert any(m.reply_to_message_id == video["message_id"] for m in api.sent_messages(PATIENT))
+    prompts = [str(request.messages) for request in model_calls.requests]
     assert any("Squat to a chair" in prompt and "knees over toes" in prompt for prompt in prompts)
 
     env = {

@@ -110,17 +110,19 @@ def make_slow_model(tiny_model_dir: Path, target: Path, *, min_new_tokens: int =
 
 
 class ModelCalls:
-    """Counts calls of the model backend's `complete` and `stream` (wrapping the real methods)."""
+    """Counts (and keeps the requests of) calls of the model backend's `complete` and `stream`, still made."""
 
     def __init__(self, backend: Any) -> None:
         """Wrap `backend.complete` and `backend.stream` in place."""
         self.started = 0
         self.finished = 0
+        self.requests: list[Any] = []
         original, original_stream = backend.complete, backend.stream
 
         async def complete(request: Any) -> Any:
             """Count, then call the real backend."""
             self.started += 1
+            self.requests.append(request)
             try:
                 return await original(request)
             finally:
@@ -129,6 +131,7 @@ class ModelCalls:
         async def stream(request: Any) -> AsyncIterator[str]:
             """Count, then stream from the real backend."""
             self.started += 1
+            self.requests.append(request)
             try:
                 async for piece in original_stream(request):
                     yield piece

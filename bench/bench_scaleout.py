@@ -1,7 +1,8 @@
 """Scale-out: N real `rehab-bot worker` processes on one PostgreSQL queue; does throughput grow with N?
 
 Run: .venv/bin/python bench/bench_scaleout.py [--counts 1,2,4,8] [--jobs 200] [--latency-s 2.0]
-                                              [--slots 2] [--blur-faces 0] [--database-url URL]
+                                              [--slots 2] [--blur-faces 0] [--pose-backend off]
+                                              [--database-url URL]
 
 For each N, a fresh PostgreSQL schema, a fresh fake Telegram Bot API (in a separate process) and a
 stand-in OpenAI-compatible model server (bench/benchlib_openai_standin.py) that answers valid
@@ -24,7 +25,9 @@ Printed per N:
 The last line reads `scale-out: N=8 ratio R`. All processes share this machine's cores, while real
 worker machines each bring their own: N x cpu/job must stay well below the cores here for the
 figure to measure the queue rather than the box. Face blurring (BLUR_FACES=1) costs about 0.3 CPU-s
-per 4 s clip, so it is off by default here; `--blur-faces 1` shows the CPU-bound case.
+per 4 s clip, so it is off by default here; `--blur-faces 1` shows the CPU-bound case. The pose stage
+(POSE_BACKEND, mediapipe in the bot) is off here for the same reason (bench_pose.py measures it);
+`--pose-backend mediapipe` puts it back.
 """
 
 from __future__ import annotations
@@ -278,6 +281,7 @@ def run_once(count: int, clips: list[Path], options: argparse.Namespace, api_pro
             WORKERS=str(options.slots),
             LOG_LEVEL="WARNING",
             BLUR_FACES=options.blur_faces,
+            POSE_BACKEND=options.pose_backend,
         )
         workers = start_workers(count, env=env, ports=metric_ports, log_dir=work)
         wait_for_metrics(metric_ports, workers)
@@ -358,6 +362,12 @@ def main() -> None:
         help="BLUR_FACES of the workers (off by default: on a shared small box its CPU, not the queue, bounds N)",
     )
     parser.add_argument(
+        "--pose-backend",
+        choices=("off", "mediapipe"),
+        default="off",
+        help="POSE_BACKEND of the workers (off by default, for the reason BLUR_FACES is)",
+    )
+    parser.add_argument(
         "--database-url", default=os.environ.get("TEST_DATABASE_URL") or DEFAULT_DATABASE_URL, help="PostgreSQL"
     )
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
@@ -368,7 +378,8 @@ def main() -> None:
     )
     print(
         f"{options.jobs} jobs, stand-in latency {options.latency_s:g} s with N slots, WORKERS={options.slots} "
-        f"per process, BLUR_FACES={options.blur_faces}, {os.cpu_count()} CPU cores",
+        f"per process, BLUR_FACES={options.blur_faces}, POSE_BACKEND={options.pose_backend}, "
+        f"{os.cpu_count()} CPU cores",
         flush=True,
     )
     api_process = ApiProcess()

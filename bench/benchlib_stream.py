@@ -78,6 +78,16 @@ class StreamingStandIn:
         self._executor.shutdown(wait=False)
 
 
+def stand_in_service(backend: StreamingStandIn) -> AssessmentService:
+    """The real engine around the stand-in model (no video decoding is needed)."""
+    return AssessmentService(
+        backend=backend,  # type: ignore[arg-type]
+        ffmpeg=None,  # type: ignore[arg-type]
+        video_limits=VideoLimits(),
+        model_limits=ModelLimits(),
+    )
+
+
 async def _one_answer(api: object, service: AssessmentService, plan: QuestionPlan, turn_id: int) -> tuple[float, float]:
     """One question in a fresh private chat: (first draft, final answer) seconds after the model call starts."""
     from tests.fakes.botapi import FakeBotApi
@@ -112,12 +122,7 @@ async def run_streaming(*, rounds: int, prefill_s: float, tokens: int, interval_
     from tests.fakes.botapi import FakeBotApi
 
     backend = StreamingStandIn(prefill_s=prefill_s, tokens=tokens, interval_s=interval_s)
-    service = AssessmentService(
-        backend=backend,  # type: ignore[arg-type]
-        ffmpeg=None,  # type: ignore[arg-type]
-        video_limits=VideoLimits(),
-        model_limits=ModelLimits(),
-    )
+    service = stand_in_service(backend)
     video = VideoInput(np.zeros((4, 32, 32, 3), dtype=np.uint8), [1.0, 1.5, 2.0, 2.5], 4.0)
     plan = QuestionPlan(None, 2.0, 4.0, (1.0, 2.5), video)
     firsts, finals, counts = [], [], []
@@ -162,12 +167,7 @@ async def run_feedback_streaming(*, rounds: int, prefill_s: float, interval_s: f
 
     words = assessment_pieces()
     backend = StreamingStandIn(prefill_s=prefill_s, tokens=len(words), interval_s=interval_s, words=words)
-    service = AssessmentService(
-        backend=backend,  # type: ignore[arg-type]
-        ffmpeg=None,  # type: ignore[arg-type]
-        video_limits=VideoLimits(),
-        model_limits=ModelLimits(),
-    )
+    service = stand_in_service(backend)
     video = VideoInput(np.zeros((4, 32, 32, 3), dtype=np.uint8), [0.0, 10.0, 20.0, 29.0], 30.0)
     firsts, finals = [], []
     async with FakeBotApi(SPEC) as api:

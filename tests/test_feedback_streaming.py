@@ -19,7 +19,9 @@ from bot.video.frames import SampledFrames, Segment
 from bot.vlm.backend import Completion, GenerationRequest
 from bot.vlm.feedback_preview import feedback_preview
 from storage.models import Video
+from tests.fakes.botapi import FakeBotApi
 from tests.fakes.botapi_faults import TelegramError
+from tests.fakes.botapi_records import SentMessage
 from tests.fixtures.bot import BotHarness
 from tests.fixtures.videos import Clip
 from tests.helpers.bot_e2e import consent, read_rows, wait_for_feedback
@@ -146,6 +148,14 @@ def stream_assessment(harness: BotHarness, delay_s: float) -> None:
     backend.stream = stream  # type: ignore[method-assign]
 
 
+async def feedback_in_new_chat(api: FakeBotApi, clip: Clip, user_id: int) -> SentMessage:
+    """A new patient consents and sends the clip; returns the feedback replying to it."""
+    patient = api.make_user(user_id, "Pat", "en")
+    await consent(api, patient)
+    sent = api.user_sends_video(patient, clip.path.read_bytes(), duration=4, width=320, height=240)
+    return await wait_for_feedback(api, user_id, sent["message_id"])
+
+
 async def test_feedback_streams_as_drafts_then_the_feedback(
     bot_harness: BotHarness, clip_small: Clip, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -153,10 +163,7 @@ async def test_feedback_streams_as_drafts_then_the_feedback(
     monkeypatch.setattr(streaming, "DRAFT_INTERVAL_S", TEST_INTERVAL_S)
     api = bot_harness.api
     stream_assessment(bot_harness, delay_s=0.03)
-    patient = api.make_user(1601, "Pat", "en")
-    await consent(api, patient)
-    sent = api.user_sends_video(patient, clip_small.path.read_bytes(), duration=4, width=320, height=240)
-    feedback = await wait_for_feedback(api, 1601, sent["message_id"])
+    feedback = await feedback_in_new_chat(api, clip_small, 1601)
 
     (video,) = read_rows(bot_harness.settings.database_url, Video)
     drafts: list[Any] = api.drafts(1601)
@@ -184,10 +191,7 @@ async def test_refused_feedback_drafts_cost_nothing(
     api = bot_harness.api
     stream_assessment(bot_harness, delay_s=0.01)
     api.inject("sendMessageDraft", TelegramError(400, "Bad Request: TEXTDRAFT_PEER_INVALID"), times=None, chat_id=1602)
-    patient = api.make_user(1602, "Pat", "en")
-    await consent(api, patient)
-    sent = api.user_sends_video(patient, clip_small.path.read_bytes(), duration=4, width=320, height=240)
-    feedback = await wait_for_feedback(api, 1602, sent["message_id"])
+    feedback = await feedback_in_new_chat(api, clip_small, 1602)
     assert "Knees drift in." in feedback.text
     assert api.drafts(1602) == [] and len(api.calls_to("sendMessageDraft")) == 1
     assert [edit for edit in api.edits(1602) if "Knees drift in." in (edit.text or "")] == []

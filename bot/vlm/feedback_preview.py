@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 from bot.vlm.json_extract import strip_thinking
 from bot.vlm.render import format_timecode
+from bot.vlm.schema import time_in_seconds
 
 _OBSERVATION_TEXT = ("what", "cue")
 _NUMBER_END = re.compile(r"[\s,}\]]")
-_TIMECODE = re.compile(r"^(\d+):([0-5]\d)(?:\.\d+)?$")
 
 
 @dataclass
@@ -93,14 +93,11 @@ def _decode(body: str, finished: bool) -> str:
 
 
 def _seconds(token: str) -> float | None:
-    """A start time written as a number or "m:ss"; None when it is neither."""
+    """A start time written as a number or a timecode; None when it is neither."""
     try:
-        return float(token.rstrip("s"))
+        return time_in_seconds(token)
     except ValueError:
-        pass
-    if match := _TIMECODE.match(token):
-        return int(match[1]) * 60 + int(match[2])
-    return None
+        return None
 
 
 class _Reader:

@@ -104,7 +104,7 @@ _TIMECODE = re.compile(r"(\d+):([0-5]?\d)(?::([0-5]?\d))?(?:[.,](\d+))?")
 _NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
 
 
-def _seconds(value: Any) -> float:
+def time_in_seconds(value: Any) -> float:
     """Seconds from a number, a numeric string (`"12.5"`, `"12.5s"`) or a timecode (`"0:12"`)."""
     if isinstance(value, bool):
         raise ValueError("a time must be a number")
@@ -166,7 +166,7 @@ class Observation(BaseModel):
     @classmethod
     def _time(cls, value: Any) -> float:
         """Seconds, never negative."""
-        return _seconds(value)
+        return time_in_seconds(value)
 
     @field_validator("kind", mode="before")
     @classmethod

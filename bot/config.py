@@ -83,7 +83,8 @@ class Settings(BaseSettings):
     raw_video_retention_days: int = Field(default=30, ge=0)
 
     # Workers and queue
-    # Four keep the model busy while others download, sample and deliver (bench/bench_worker.py).
+    # Four keep the model busy while others download and sample (bench/bench_worker.py); deliveries,
+    # paced by each chat, run beside the slots (bot/tg/worker.py).
     workers: int = Field(default=4, ge=1)
     # Jobs of one chat in flight at once: a patient who sends many videos cannot starve the others.
     per_chat_jobs: int = Field(default=1, ge=1)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -11,24 +9,13 @@ import pytest
 from sqlmodel import col
 
 from bot.config import Settings
-from bot.vlm.backend import Completion, GenerationRequest
+from bot.vlm.backend import GenerationRequest
 from storage.models import Assessment
 from tests.fakes.botapi import FakeBotApi
 from tests.fixtures.bot import BotHarness, make_bot_settings
 from tests.fixtures.videos import Clip
 from tests.helpers.bot_e2e import consent, read_rows, replies_to, wait_for_feedback
-
-# What the stand-in model claims: issues at 0:01 and 0:03, and a repetition count the measurement must replace.
-CLAIMED_REPS = 99
-ASSESSMENT = {
-    "exercise": "squat",
-    "repetitions": CLAIMED_REPS,
-    "observations": [
-        {"start": 1.0, "end": 1.5, "kind": "issue", "severity": "medium", "what": "Knees in.", "cue": "Knees out."},
-        {"start": 3.0, "end": 3.5, "kind": "issue", "severity": "low", "what": "Heels lift.", "cue": "Heels down."},
-    ],
-    "summary": "Steady pace.",
-}  # fmt: skip
+from tests.helpers.pose_assessment import CLAIMED_REPS, scripted_assessment
 
 
 @pytest.fixture
@@ -37,34 +24,6 @@ def bot_settings(bot_api: FakeBotApi, tiny_model_dir: Path, tiny_whisper_dir: Pa
     return make_bot_settings(
         bot_api, tiny_model_dir, tmp_path / "data", asr_model=str(tiny_whisper_dir), pose_backend="mediapipe"
     )
-
-
-def scripted_assessment(harness: BotHarness) -> list[GenerationRequest]:
-    """The model answers ASSESSMENT to whole-clip calls (the tiny model's own text is random); requests are kept.
-
-    In a private chat the assessment is streamed (its readable part goes into a draft), so both ways answer.
-    """
-    backend = harness.services.assessment.backend
-    seen: list[GenerationRequest] = []
-    original, original_stream = backend.complete, backend.stream
-
-    async def complete(request: GenerationRequest) -> Completion:
-        seen.append(request)
-        if "JSON" not in json.dumps(request.messages):
-            return await original(request)
-        return Completion(json.dumps(ASSESSMENT), 0, 1, 0.01, 0.01, "stop")
-
-    async def stream(request: GenerationRequest) -> AsyncIterator[str]:
-        seen.append(request)
-        if "JSON" not in json.dumps(request.messages):
-            async for piece in original_stream(request):
-                yield piece
-            return
-        yield json.dumps(ASSESSMENT)
-
-    backend.complete = complete  # type: ignore[method-assign]
-    backend.stream = stream  # type: ignore[method-assign]
-    return seen
 
 
 def _prompt(request: GenerationRequest) -> str:

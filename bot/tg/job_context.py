@@ -27,6 +27,8 @@ class JobContext:
     bot: Bot
     job: ClaimedJob
     status: StatusEditor
+    # Set once only delivery is left: the worker's slot may claim the next job meanwhile (see WorkerPool).
+    slot_freed: asyncio.Event = field(default_factory=asyncio.Event)
     # The stage being timed for the metrics and when it began (time.perf_counter()).
     _timed_stage: tuple[str, float] | None = field(default=None, init=False)
 
@@ -44,6 +46,10 @@ class JobContext:
             seconds = time.perf_counter() - started
             self.services.metrics.stage_seconds.labels(self.job.kind.value, name).observe(seconds)
             self._timed_stage = None
+
+    def free_slot(self) -> None:
+        """Only sending is left (paced by the chat, not the machine): the slot may start on another job."""
+        self.slot_freed.set()
 
     async def ensure_lease(self) -> None:
         """Check the lease right before an effect that cannot be undone (a message to the patient)."""

@@ -220,6 +220,8 @@ async def _deliver_assessment(context: JobContext, video: Video, assessment: Ass
     """
     services = context.services
     await context.stage("delivering")
+    # Key frames then text are two sends a second apart in one chat: that wait must not keep the model idle.
+    context.free_slot()
     footer, markup = "", None
     if services.feedback_footer is not None:
         footer_text, markup = services.feedback_footer(tr, assessment)

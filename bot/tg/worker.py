@@ -1,9 +1,11 @@
 """The asyncio worker pool: claims jobs, keeps their leases alive, runs them, retries or buries them.
 
-`WORKERS` jobs are in flight at once. Downloads and frame sampling of some jobs overlap the model
+`WORKERS` jobs are worked on at once. Downloads and frame sampling of some jobs overlap the model
 call of another: the in-process model runs one call at a time on its own thread, so while it
-works the other slots prepare the next videos. Execution is at-least-once (see storage.queue);
-every effect of a job is recorded so a repeated run skips what was already done.
+works the other slots prepare the next videos. A job that has only its delivery left (sends paced
+a second apart in its chat) hands its slot on and finishes beside the slots, still leased; at most
+`WORKERS` such deliveries run at once. Execution is at-least-once (see storage.queue); every
+effect of a job is recorded so a repeated run skips what was already done.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class WorkerPool:
         self.worker_id = worker_id or make_worker_id()
         self.status = StatusEditor(bot, last_sent=services.last_sent)
         self._tasks: list[asyncio.Task[None]] = []
+        # Jobs that handed their slot on and are only delivering.
+        self._deliveries: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._model_ready: asyncio.Task[None] | None = None
         self._pose_ready: asyncio.Task[None] | None = None
@@ -70,9 +74,10 @@ class WorkerPool:
         """Stop claiming, cancel running jobs and return them to the queue unspent."""
         self._stopping.set()
         self.services.notify_work()
-        for task in self._tasks:
+        running = [*self._tasks, *self._deliveries]
+        for task in running:
             task.cancel()
-        for task in self._tasks:
+        for task in running:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
@@ -95,7 +100,7 @@ class WorkerPool:
             if not jobs:
                 await self._wait_for_work()
                 continue
-            await self._run(jobs[0])
+            await self._run_in_slot(jobs[0])
 
     def _timed_claim(self) -> list[ClaimedJob]:
         """Claim one job (worker thread), reporting how long the claim statement took."""
@@ -109,9 +114,36 @@ class WorkerPool:
             await asyncio.wait_for(event.wait(), IDLE_POLL_S)
         event.clear()
 
-    async def _run(self, job: ClaimedJob) -> None:
+    async def _run_in_slot(self, job: ClaimedJob) -> None:
+        """Run a job until it ends or only its delivery is left (then it goes on beside the slots)."""
+        freed = asyncio.Event()
+        run = asyncio.create_task(self._run(job, freed), name=f"job-run-{job.id}")
+        handed_on = asyncio.create_task(freed.wait(), name=f"job-freed-{job.id}")
+        try:
+            await asyncio.wait((run, handed_on), return_when=asyncio.FIRST_COMPLETED)
+            if not run.done() and len(self._deliveries) < self.services.settings.workers:
+                self._deliveries.add(run)
+                run.add_done_callback(self._delivery_done)
+                return
+            await run
+        except asyncio.CancelledError:
+            if run not in self._deliveries:
+                run.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await run
+            raise
+        finally:
+            handed_on.cancel()
+
+    def _delivery_done(self, run: asyncio.Task[None]) -> None:
+        """Forget a finished delivery; what would have stopped a slot is logged instead (type only)."""
+        self._deliveries.discard(run)
+        if not run.cancelled() and (error := run.exception()) is not None:
+            logger.warning("delivery %s ended with %s", run.get_name(), type(error).__name__)
+
+    async def _run(self, job: ClaimedJob, freed: asyncio.Event) -> None:
         """Run a job with heartbeats; record how it ended."""
-        work = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
+        work = asyncio.create_task(self._execute(job, freed), name=f"job-{job.id}")
         beat = asyncio.create_task(self._heartbeat(job, work), name=f"heartbeat-{job.id}")
         try:
             await work
@@ -180,9 +212,9 @@ class WorkerPool:
         logger.error("job %s: unexpected %s", job.id, name, exc_info=error)
         return f"error:{name}", True, None
 
-    async def _execute(self, job: ClaimedJob) -> None:
+    async def _execute(self, job: ClaimedJob, freed: asyncio.Event) -> None:
         """Dispatch by job kind."""
-        context = JobContext(services=self.services, bot=self.bot, job=job, status=self.status)
+        context = JobContext(services=self.services, bot=self.bot, job=job, status=self.status, slot_freed=freed)
         try:
             if job.kind == JobKind.ASSESS:
                 await run_assess_job(context)

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 from skimage import data
 
-from bot.pose.mediapipe_estimator import MediaPipePoseEstimator
+from bot.pose.mediapipe_estimator import MediaPipePoseEstimator, chunk_bounds
 from tests.fixtures.videos import Clip
 
 
@@ -40,6 +40,26 @@ def test_nothing_is_found_where_nobody_is() -> None:
     assert estimator.estimate(np.stack([data.astronaut()] * 2)).scores.max() > 0.8
     found = estimator.estimate(np.zeros((3, 512, 512, 3), dtype=np.uint8))
     assert found.scores.max() == 0.0 and np.isnan(found.keypoints).all()
+
+
+def test_chunks_cover_the_frames_in_order() -> None:
+    """One chunk per tracker over consecutive frames; short videos stay whole so tracking is not cut up."""
+    assert chunk_bounds(60, 4) == [(0, 15), (15, 30), (30, 45), (45, 60)]
+    assert chunk_bounds(20, 4) == [(0, 10), (10, 20)]
+    assert chunk_bounds(61, 2) == [(0, 30), (30, 61)]
+    assert chunk_bounds(10, 4) == [(0, 10)]
+    assert chunk_bounds(0, 4) == [(0, 0)]
+
+
+def test_chunks_tracked_side_by_side_give_what_one_tracker_gives() -> None:
+    """Two trackers over the two halves find the person in every frame, where a single tracker finds her."""
+    frames = np.stack([data.astronaut()] * 16)
+    alone = MediaPipePoseEstimator(trackers=1).estimate(frames)
+    paired = MediaPipePoseEstimator(trackers=2).estimate(frames)
+    assert paired.scores.shape == alone.scores.shape == (16, 17)
+    assert paired.scores[:, [0, 5, 6]].min() > 0.8, "the second half's tracker found her too"
+    # A tracker settles over its first frames, so a fresh chunk may differ a little (here 512 px wide: < 5 %).
+    assert np.abs(paired.keypoints - alone.keypoints)[:, [0, 5, 6]].max() < 25, "the same points"
 
 
 def test_assess_with_the_default_backend_measures_the_person(

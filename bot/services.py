@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,11 @@ from storage.queue import JobQueue
 T = TypeVar("T")
 
 
+def decode_slots() -> int:
+    """How many videos are decoded and measured at once: ffmpeg alone keeps about two cores busy."""
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
 @dataclass
 class Services:
     """Settings, database, queue, file store, catalogs and the assessment engine."""
@@ -44,6 +50,9 @@ class Services:
     transcriber: WhisperTranscriber | None = None
     # Set when a handler enqueues work, so in-process workers start at once instead of polling.
     work_available: asyncio.Event = field(default_factory=asyncio.Event)
+    # Videos take turns at the cores for decoding and the pose stage, in the order their jobs got there: the one
+    # next in line for the model gets the cores instead of sharing them with every slot (the model waits less).
+    decoding: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(decode_slots()))
     # What the last feedback message carries below the feedback (the pain question and its keyboard):
     # (translator, assessment) -> (plain text, reply markup).
     feedback_footer: Callable[[Any, Any], tuple[str, Any]] | None = None

@@ -113,39 +113,40 @@ async def _assess(context: JobContext, video: Video, user: User | None, tr: Tran
     """Sample, call the model and store the rendered feedback (once per video)."""
     services = context.services
     await _show_stage(context, video, tr, "preparing")
-    pack_dir = services.store.frames_dir(video.sha256 or "unknown")
-    prepared = await asyncio.to_thread(services.assessment.prepare_video, path, pack_dir=pack_dir)
-    probe = prepared.probe
-    await services.db(
-        crud.record_video_probe,
-        video_id=video.id,
-        duration_s=probe.duration_s,
-        fps=probe.fps,
-        width=probe.width,
-        height=probe.height,
-        rotation=probe.rotation,
-        codec=probe.codec,
-    )
-    frames_rel = services.store.frames_rel(video.sha256 or "")
-    if not await services.db(crud.set_video_frames, video_id=video.id, frames_path=frames_rel):
-        # Erased while the frames were decoded: remove what this job wrote.
-        paths = [frames_rel, video.stored_path or ""]
-        await services.db(crud.delete_unreferenced_files, paths=paths, store=services.store)
-        raise LeaseLost("video erased")
-    if len(prepared.sample.segments) > 1:
-        # A long video: the status line names the part being watched (show_part below) from the first one on.
-        await context.stage("analysing")
-    else:
-        await _show_stage(context, video, tr, "analysing")
-    locale = services.locale_of(user)
-    prescriptions = await services.db(crud_therapist.active_prescriptions, patient_id=video.user_id)
-    context_of_exercise = exercise_context(video, prescriptions)
-    # The pose stage runs on a thread: other workers' model calls go on meanwhile.
-    started = time.perf_counter()
-    report = await asyncio.to_thread(measure_video, services.pose, prepared, context_of_exercise)
-    if report.backend != "off":
-        measuring_s = time.perf_counter() - started
-        services.metrics.stage_seconds.labels(context.job.kind.value, "measuring").observe(measuring_s)
+    async with services.decoding:
+        pack_dir = services.store.frames_dir(video.sha256 or "unknown")
+        prepared = await asyncio.to_thread(services.assessment.prepare_video, path, pack_dir=pack_dir)
+        probe = prepared.probe
+        await services.db(
+            crud.record_video_probe,
+            video_id=video.id,
+            duration_s=probe.duration_s,
+            fps=probe.fps,
+            width=probe.width,
+            height=probe.height,
+            rotation=probe.rotation,
+            codec=probe.codec,
+        )
+        frames_rel = services.store.frames_rel(video.sha256 or "")
+        if not await services.db(crud.set_video_frames, video_id=video.id, frames_path=frames_rel):
+            # Erased while the frames were decoded: remove what this job wrote.
+            paths = [frames_rel, video.stored_path or ""]
+            await services.db(crud.delete_unreferenced_files, paths=paths, store=services.store)
+            raise LeaseLost("video erased")
+        if len(prepared.sample.segments) > 1:
+            # A long video: the status line names the part being watched (show_part below) from the first one on.
+            await context.stage("analysing")
+        else:
+            await _show_stage(context, video, tr, "analysing")
+        locale = services.locale_of(user)
+        prescriptions = await services.db(crud_therapist.active_prescriptions, patient_id=video.user_id)
+        context_of_exercise = exercise_context(video, prescriptions)
+        # The pose stage runs on a thread: other workers' model calls go on meanwhile.
+        started = time.perf_counter()
+        report = await asyncio.to_thread(measure_video, services.pose, prepared, context_of_exercise)
+        if report.backend != "off":
+            measuring_s = time.perf_counter() - started
+            services.metrics.stage_seconds.labels(context.job.kind.value, "measuring").observe(measuring_s)
 
     async def show_part(number: int, parts: int) -> None:
         """A long video is watched part by part: say which part (the edit pace coalesces quick ones)."""

@@ -15,14 +15,23 @@ jobs = Job.__table__  # type: ignore[attr-defined]
 
 
 def claim_sql(dialect: str, now_sql: str, lease_sql: str) -> str:
-    """Build the one claim statement for the given database."""
+    """Build the one claim statement for the given database.
+
+    A video job that has only its delivery left (stage 'delivering', paced by the chat) does not count against
+    its chat's cap for the chat's next video, which may be prepared meanwhile (its feedback comes later). It
+    still counts for an answer, so a question asked meanwhile is answered after the feedback it may be about.
+    """
     waiting = state_in(WAITING_JOB_STATES).text
     ranked = f"""
         SELECT j.id, j.priority, j.run_at,
                row_number() OVER (PARTITION BY j.chat_id ORDER BY j.priority, j.run_at, j.id)
-                 + coalesce(r.n, 0) AS slot
+                 + coalesce(CASE WHEN j.kind = 'assess' THEN r.at_work ELSE r.n END, 0) AS slot
         FROM jobs AS j
-        LEFT JOIN (SELECT chat_id, count(*) AS n FROM jobs WHERE state = 'running' GROUP BY chat_id) AS r
+        LEFT JOIN (
+            SELECT chat_id, count(*) AS n,
+                   sum(CASE WHEN kind = 'assess' AND coalesce(stage, '') = 'delivering' THEN 0 ELSE 1 END) AS at_work
+            FROM jobs WHERE state = 'running' GROUP BY chat_id
+        ) AS r
           ON r.chat_id = j.chat_id
         WHERE j.{waiting} AND j.run_at <= {now_sql}
     """  # noqa: S608  (fixed text; values are bound)

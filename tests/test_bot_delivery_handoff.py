@@ -53,8 +53,13 @@ async def test_next_video_starts_while_the_last_one_is_delivered(bot_harness: Bo
     pictures = [m for m in replies_to(api, first["id"], first_video["message_id"]) if m.method == "sendMediaGroup"]
     assert pictures and all(m.message_id < first_feedback.message_id for m in pictures), "pictures, then text"
     assert second_started < first_feedback.ts, "the only slot went on to the next job during the delivery"
-    jobs = read_rows(bot_harness.settings.database_url, Job, col(Job.video_id).is_not(None))
-    assert sorted(job.state for job in jobs) == ["done", "done"]
+
+    def finished() -> list[Job]:
+        """Both jobs, once both are done (the last one records its delivery after its text is sent)."""
+        jobs = read_rows(bot_harness.settings.database_url, Job, col(Job.video_id).is_not(None))
+        return jobs if [job.state for job in jobs] == ["done", "done"] else []
+
+    jobs = await api.wait_for(finished, 10, what="both jobs done")
     assert all(job.attempt == 1 for job in jobs), "each job ran once"
 
 

@@ -9,7 +9,8 @@ With the defaults it takes about 5 minutes on 2 CPU cores. ViT-B on CPU costs 0.
 out of part 2 unless asked for: `--busy-models mediapipe,tiny,base` adds about 10 s per 10 s video (some 4
 minutes at the defaults; its pose stage, not the model, then paces the queue).
 
-1. Pose stage time per 30 s clip / bare decode (target <= 1.5x on CPU). One 30 s 640x360 H.264 clip (`person`:
+1. Pose stage time per 30 s clip / bare decode (target <= 1.5x on CPU). One 30 s 640x360 H.264 clip
+   (`--clip-height 720`: 1280x720, the size Telegram delivers of an HD phone video; `person`:
    a real photo of a person, scikit-image's astronaut, swaying, so BlazePose tracks someone; `content`: the
    benchmarks' moving boxes, nobody in it) is prepared once like a job does it (`AssessmentService.prepare_video`,
    the tiny Qwen3-VL giving the sampling spec, faces not blurred); then, alternating in every repeat,
@@ -32,6 +33,8 @@ minutes at the defaults; its pose stage, not the model, then paces the queue).
    `--workers`, the same 10 s 640x360 clips (moving boxes) from `--chats` chats x `--videos-per-chat`, with the
    per-patient limits lifted; POSE_BACKEND=off, then each of `--busy-models` on POSE_DEVICE=`--device`. The pose
    model loads in the first job (as in the bot), so its load counts as model idle time before the first call.
+   `--arrival`: "interleaved" (default; the patients send side by side, one video each per round) or "by-chat"
+   (each chat's videos in one go, so the last chat's videos come last and, one at a time per chat, end the run).
 
 The last line sums it up (wall-clock ratios, busy fractions):
   pose: ratio_cpu_mediapipe=R0 ratio_cpu_tiny=R1 ratio_cpu_vitpose_base=R2 busy_off=B0 busy_mediapipe=B1 ...
@@ -86,7 +89,8 @@ def measure_model(
     stage = build_pose_stage(BACKENDS[name], model, device=options.device)
     assert stage.estimator is not None
     warm_up = prepared.sample.frames[:8]
-    load_s = timed(lambda: stage.estimator.estimate(warm_up))  # type: ignore[union-attr]
+    # As a worker does at start-up (every tracker of the MediaPipe backend), then one short estimate.
+    load_s = timed(lambda: (stage.warm_up(), stage.estimator.estimate(warm_up)))  # type: ignore[union-attr]
     timer = StageTimer(stage)
     repeats = options.base_repeats if name == "base" and options.base_repeats else options.repeats
     result = PoseResult(name=name, frames=0, load_s=load_s, detailed=timer.detailed)
@@ -118,7 +122,8 @@ def print_pose_table(results: list[PoseResult], prepared: PreparedVideo, options
     sample = prepared.sample
     print()
     print(
-        f"pose stage / bare decode, 30 s 640x360 {options.clip} clip, pose on the model's "
+        f"pose stage / bare decode, 30 s {prepared.probe.width}x{prepared.probe.height} {options.clip} clip, "
+        "pose on the model's "
         f"{sample.width}x{sample.height} frames, device {options.device} (medians; target <= {RATIO_TARGET:g}x)"
     )
     header = (
@@ -146,12 +151,12 @@ def run_pose_part(options: argparse.Namespace, models: list[str]) -> list[PoseRe
     """Part 1: prepare the 30 s clip once, then measure each pose model against the bare decode."""
     cache = options.cache_dir / "pose"
     if options.clip == "person":
-        clip = person_clip(options.cache_dir)
+        clip = person_clip(options.cache_dir, options.clip_height)
     else:
         clip = bench_clips(options.cache_dir, 1, duration_s=CLIP_S)[0]
     qwen_dir = ensure_tiny_qwen(cache / "tiny-qwen3-vl")
     model_ids = {name: ensure_pose_model(name, cache) for name in models}
-    pack_dir = cache / f"pack-30s-{options.clip}"
+    pack_dir = cache / f"pack-30s-{options.clip}-{options.clip_height}p"
     prepared, ffmpeg, prepare_s = prepare_clip(clip, qwen_dir, pack_dir, options.video_fps)
     sample = prepared.sample
     print(
@@ -179,8 +184,9 @@ async def run_busy_part(
     api_process = ApiProcess()
     results: dict[str, Result] = {}
     print(
-        f"\n{total} videos (10 s, 640x360) from {options.chats} chats, WORKERS={options.workers}; stand-in model "
-        f"{options.latency:g} s a call; fake Bot API in process {api_process.pid}",
+        f"\n{total} videos (10 s, 640x360) from {options.chats} chats ({options.arrival}), "
+        f"WORKERS={options.workers}; stand-in model {options.latency:g} s a call; "
+        f"fake Bot API in process {api_process.pid}",
         flush=True,
     )
     # A benchmark of throughput, not of the per-patient limits (3 unfinished videos a chat, 12 an hour).
@@ -271,9 +277,22 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--chats", type=int, default=6)
     parser.add_argument("--videos-per-chat", type=int, default=4)
+    parser.add_argument(
+        "--arrival",
+        choices=["interleaved", "by-chat"],
+        default="interleaved",
+        help="part 2's send order: patients sending side by side, or each chat's videos in one go",
+    )
     parser.add_argument("--latency", type=float, default=2.0, help="stand-in model call latency in seconds")
     parser.add_argument("--video-fps", type=float, default=0.0, help="VIDEO_FPS (0: the model processor's)")
     parser.add_argument("--clip", choices=["person", "content"], default="person", help="part 1's 30 s clip")
+    parser.add_argument(
+        "--clip-height",
+        type=int,
+        choices=[360, 720],
+        default=360,
+        help="part 1's person clip: 640x360, or 1280x720 (what Telegram delivers of an HD phone video)",
+    )
     parser.add_argument("--device", default="cpu", help="POSE_DEVICE for both parts (cpu, cuda)")
     parser.add_argument(
         "--torch-threads", type=int, default=0, help="diagnostic: torch intra-op threads (0: torch's default)"

@@ -124,10 +124,9 @@ async def run_config(
         lag.start()
         videos: set[tuple[int, int]] = set()
         clip_iter = iter(clips)
-        for user in users:
-            for _ in range(options.videos_per_chat):
-                message_id = await api.call("send_video", user, str(next(clip_iter)), 10, 640, 360)
-                videos.add((user["id"], message_id))
+        for user in arrival_order(users, options.videos_per_chat, getattr(options, "arrival", "by-chat")):
+            message_id = await api.call("send_video", user, str(next(clip_iter)), 10, 640, 360)
+            videos.add((user["id"], message_id))
         total = len(videos)
 
         def is_feedback(message: Any) -> bool:
@@ -155,6 +154,13 @@ async def run_config(
     result = summarize(workers, options.latency, probe, backend, feedback, lag, executor)
     result.label = f"{workers}" if pace is None else f"{workers} pace={pace:g}s"
     return result
+
+
+def arrival_order(users: list[dict[str, Any]], per_chat: int, arrival: str) -> list[dict[str, Any]]:
+    """Who sends each video: every chat's videos in turn ("by-chat"), or one from each chat per round."""
+    if arrival == "interleaved":
+        return [user for _ in range(per_chat) for user in users]
+    return [user for user in users for _ in range(per_chat)]
 
 
 def summarize(

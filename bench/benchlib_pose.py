@@ -79,22 +79,26 @@ def make_base_pose_model(directory: Path) -> Path:
     return directory
 
 
-def person_clip(cache_dir: Path) -> Path:
-    """30 s 640x360 H.264 at 30 fps: scikit-image's astronaut photo swaying (a real person), made once."""
+def person_clip(cache_dir: Path, height: int = 360) -> Path:
+    """30 s 16:9 H.264 at 30 fps, `height` lines: scikit-image's astronaut photo swaying (a real person), made once."""
     from PIL import Image
     from skimage import data
 
     from tests.fixtures.videos import run_ffmpeg
 
     folder = cache_dir / "pose"
-    path = folder / "person_30s_640x360.mp4"
+    width = height * 16 // 9
+    path = folder / ("person_30s_640x360.mp4" if height == 360 else f"person_30s_{width}x{height}.mp4")
     if path.exists():
         return path
     print(f"generating {path} (once) ...", flush=True)
     folder.mkdir(parents=True, exist_ok=True)
     still = folder / "astronaut.png"
     Image.fromarray(data.astronaut()).save(still)
-    sway = "scale=360:360,rotate=0.08*sin(PI*t):fillcolor=black,pad=640:360:140:0,format=yuv420p"
+    sway = (
+        f"scale={height}:{height},rotate=0.08*sin(PI*t):fillcolor=black,"
+        f"pad={width}:{height}:{(width - height) // 2}:0,format=yuv420p"
+    )
     partial = folder / f"partial-{path.name}"
     run_ffmpeg(
         "-loop", "1", "-i", str(still), "-t", f"{CLIP_S:g}", "-r", "30", "-vf", sway,

@@ -114,10 +114,10 @@ def instrument(running: Any, probe: Probe) -> list[tuple[Any, str, Any]]:
 
     original_execute = WorkerPool._execute
 
-    async def execute(self: WorkerPool, job: Any) -> None:
+    async def execute(self: WorkerPool, job: Any, *args: Any) -> None:
         """Make the job id visible to everything the job runs (threads included)."""
         CURRENT_JOB.set(job.id)
-        await original_execute(self, job)
+        await original_execute(self, job, *args)
 
     original_wait = WorkerPool._wait_for_work
 

@@ -3,14 +3,15 @@
 Run: .venv/bin/python bench/bench_pose.py [--repeats 3] [--base-repeats 0] [--models mediapipe,tiny,base]
                                           [--busy-models mediapipe,tiny] [--workers 4] [--chats 6]
                                           [--videos-per-chat 4] [--latency 2.0] [--video-fps 0] [--clip person]
-                                          [--device cpu] [--torch-threads 0] [--cache-dir DIR] [--verbose]
+                                          [--clip-heights 360,720] [--arrival interleaved] [--device cpu]
+                                          [--torch-threads 0] [--cache-dir DIR] [--verbose]
 
-With the defaults it takes about 5 minutes on 2 CPU cores. ViT-B on CPU costs 0.35-0.9 s a frame, so it is left
+With the defaults it takes about 6 minutes on 2 CPU cores. ViT-B on CPU costs 0.35-0.9 s a frame, so it is left
 out of part 2 unless asked for: `--busy-models mediapipe,tiny,base` adds about 10 s per 10 s video (some 4
 minutes at the defaults; its pose stage, not the model, then paces the queue).
 
-1. Pose stage time per 30 s clip / bare decode (target <= 1.5x on CPU). One 30 s 640x360 H.264 clip
-   (`--clip-height 720`: 1280x720, the size Telegram delivers of an HD phone video; `person`:
+1. Pose stage time per 30 s clip / bare decode (target <= 1.5x on CPU), at each of `--clip-heights` (default
+   both): a 30 s 640x360 and a 1280x720 H.264 clip (the size Telegram delivers of an HD phone video; `person`:
    a real photo of a person, scikit-image's astronaut, swaying, so BlazePose tracks someone; `content`: the
    benchmarks' moving boxes, nobody in it) is prepared once like a job does it (`AssessmentService.prepare_video`,
    the tiny Qwen3-VL giving the sampling spec, faces not blurred); then, alternating in every repeat,
@@ -37,7 +38,8 @@ minutes at the defaults; its pose stage, not the model, then paces the queue).
    (each chat's videos in one go, so the last chat's videos come last and, one at a time per chat, end the run).
 
 The last line sums it up (wall-clock ratios, busy fractions):
-  pose: ratio_cpu_mediapipe=R0 ratio_cpu_tiny=R1 ratio_cpu_vitpose_base=R2 busy_off=B0 busy_mediapipe=B1 ...
+  pose: ratio_cpu_mediapipe=R0 ratio_cpu_tiny=R1 ratio_cpu_vitpose_base=R2 ratio_cpu_mediapipe_720p=R3 ...
+        busy_off=B0 busy_mediapipe=B1 ...  (the ratios without a suffix are the 640x360 clip's)
 """
 
 from __future__ import annotations
@@ -147,16 +149,16 @@ def print_pose_table(results: list[PoseResult], prepared: PreparedVideo, options
     )
 
 
-def run_pose_part(options: argparse.Namespace, models: list[str]) -> list[PoseResult]:
-    """Part 1: prepare the 30 s clip once, then measure each pose model against the bare decode."""
+def run_pose_part(options: argparse.Namespace, models: list[str], height: int) -> list[PoseResult]:
+    """Part 1 at one clip size: prepare the 30 s clip once, then measure each pose model against the bare decode."""
     cache = options.cache_dir / "pose"
     if options.clip == "person":
-        clip = person_clip(options.cache_dir, options.clip_height)
+        clip = person_clip(options.cache_dir, height)
     else:
         clip = bench_clips(options.cache_dir, 1, duration_s=CLIP_S)[0]
     qwen_dir = ensure_tiny_qwen(cache / "tiny-qwen3-vl")
     model_ids = {name: ensure_pose_model(name, cache) for name in models}
-    pack_dir = cache / f"pack-30s-{options.clip}-{options.clip_height}p"
+    pack_dir = cache / f"pack-30s-{options.clip}-{height}p"
     prepared, ffmpeg, prepare_s = prepare_clip(clip, qwen_dir, pack_dir, options.video_fps)
     sample = prepared.sample
     print(
@@ -257,6 +259,14 @@ def model_list(value: str) -> list[str]:
     return names
 
 
+def height_list(value: str) -> list[int]:
+    """Comma-separated clip heights, each 360 or 720."""
+    heights = [int(part) for part in value.split(",") if part]
+    if not heights or any(height not in (360, 720) for height in heights):
+        raise argparse.ArgumentTypeError("clip heights are 360 and/or 720")
+    return heights
+
+
 def main() -> None:
     """Parse arguments, run both parts and print the summary line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -287,11 +297,10 @@ def main() -> None:
     parser.add_argument("--video-fps", type=float, default=0.0, help="VIDEO_FPS (0: the model processor's)")
     parser.add_argument("--clip", choices=["person", "content"], default="person", help="part 1's 30 s clip")
     parser.add_argument(
-        "--clip-height",
-        type=int,
-        choices=[360, 720],
-        default=360,
-        help="part 1's person clip: 640x360, or 1280x720 (what Telegram delivers of an HD phone video)",
+        "--clip-heights",
+        type=height_list,
+        default="360,720",
+        help="part 1's clip sizes: 360 (640x360), 720 (1280x720, what Telegram delivers of an HD phone video)",
     )
     parser.add_argument("--device", default="cpu", help="POSE_DEVICE for both parts (cpu, cuda)")
     parser.add_argument(
@@ -313,12 +322,17 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.2f}",
         flush=True,
     )
-    pose_results = run_pose_part(options, options.models) if options.models else []
+    by_height = {height: run_pose_part(options, options.models, height) for height in options.clip_heights}
+    pose_results = by_height.get(360) or next(iter(by_height.values()), [])
     s_per_frame = {r.name: r.s_per_frame for r in pose_results}
     busy = asyncio.run(run_busy_part(options, options.busy_models, s_per_frame)) if options.busy_models else {}
 
     print(f"\ntotal {time.perf_counter() - started:.0f} s; load average at the end {os.getloadavg()[0]:.2f}")
-    fields = [f"ratio_{options.device}_{SUMMARY_KEYS[r.name]}={r.ratio:.2f}" for r in pose_results]
+    fields = [
+        f"ratio_{options.device}_{SUMMARY_KEYS[r.name]}{'' if height == 360 else f'_{height}p'}={r.ratio:.2f}"
+        for height, results in by_height.items()
+        for r in results
+    ]
     fields += [f"busy_{config}={r.busy_fraction:.3f}" for config, r in busy.items()]
     print("pose: " + " ".join(fields))
 

@@ -207,7 +207,14 @@ async def run_busy_part(
                 per_video_s = 10.0 + 3 * per_frame * frames_per_video
             print(f"\npose={config} ...", flush=True)
             result = await run_config(
-                api_process, clips, options.workers, None, options, settings=overrides, per_video_s=per_video_s
+                api_process,
+                clips,
+                options.workers,
+                None,
+                options,
+                settings=overrides,
+                per_video_s=per_video_s,
+                arrival=options.arrival,
             )
             result.label = f"{options.workers} pose={config}"
             results[config] = result

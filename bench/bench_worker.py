@@ -98,6 +98,7 @@ async def run_config(
     *,
     settings: dict[str, Any] | None = None,
     per_video_s: float = 10.0,
+    arrival: str = "by-chat",
 ) -> Result:
     """One fresh bot with `workers` slots (if given: pace, settings); send every clip; wait for every feedback."""
     loop = asyncio.get_running_loop()
@@ -124,7 +125,7 @@ async def run_config(
         lag.start()
         videos: set[tuple[int, int]] = set()
         clip_iter = iter(clips)
-        for user in arrival_order(users, options.videos_per_chat, getattr(options, "arrival", "by-chat")):
+        for user in arrival_order(users, options.videos_per_chat, arrival):
             message_id = await api.call("send_video", user, str(next(clip_iter)), 10, 640, 360)
             videos.add((user["id"], message_id))
         total = len(videos)

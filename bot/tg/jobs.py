@@ -11,10 +11,12 @@ from pathlib import Path
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ChatAction, ParseMode
 
+from bot.engine.assess import PreparedVideo
 from bot.engine.measured import apply_measurements, grounded_context, measure_video, write_key_frames
 from bot.engine.replies import assessment_text, rejection
 from bot.engine.stages import stage_text
 from bot.i18n import Translator
+from bot.pose.stage import PoseReport
 from bot.services import Services
 from bot.tg.job_context import JobContext, LeaseLost
 from bot.tg.keyframes import send_key_frames
@@ -109,44 +111,57 @@ async def _show_stage(context: JobContext, video: Video, tr: Translator, stage: 
         await context.status.update(video.chat_id, message_id, stage_text(tr, stage))
 
 
+async def _prepare(context: JobContext, video: Video, path: Path, pack_dir: Path) -> PreparedVideo:
+    """Probe and sample the video into its frame pack (blocking work on a thread) and record what was found."""
+    services = context.services
+    prepared = await asyncio.to_thread(services.assessment.prepare_video, path, pack_dir=pack_dir)
+    probe = prepared.probe
+    await services.db(
+        crud.record_video_probe,
+        video_id=video.id,
+        duration_s=probe.duration_s,
+        fps=probe.fps,
+        width=probe.width,
+        height=probe.height,
+        rotation=probe.rotation,
+        codec=probe.codec,
+    )
+    frames_rel = services.store.frames_rel(video.sha256 or "")
+    if not await services.db(crud.set_video_frames, video_id=video.id, frames_path=frames_rel):
+        # Erased while the frames were decoded: remove what this job wrote.
+        paths = [frames_rel, video.stored_path or ""]
+        await services.db(crud.delete_unreferenced_files, paths=paths, store=services.store)
+        raise LeaseLost("video erased")
+    return prepared
+
+
+async def _measure(context: JobContext, prepared: PreparedVideo, exercise: ExerciseContext) -> PoseReport:
+    """The pose stage on a thread (other workers' model calls go on meanwhile), timed for the metrics."""
+    services = context.services
+    started = time.perf_counter()
+    report = await asyncio.to_thread(measure_video, services.pose, prepared, exercise)
+    if report.backend != "off":
+        measuring_s = time.perf_counter() - started
+        services.metrics.stage_seconds.labels(context.job.kind.value, "measuring").observe(measuring_s)
+    return report
+
+
 async def _assess(context: JobContext, video: Video, user: User | None, tr: Translator, path: Path) -> Assessment:
     """Sample, call the model and store the rendered feedback (once per video)."""
     services = context.services
     await _show_stage(context, video, tr, "preparing")
+    pack_dir = services.store.frames_dir(video.sha256 or "unknown")
+    locale = services.locale_of(user)
+    prescriptions = await services.db(crud_therapist.active_prescriptions, patient_id=video.user_id)
+    context_of_exercise = exercise_context(video, prescriptions)
     async with services.decoding:
-        pack_dir = services.store.frames_dir(video.sha256 or "unknown")
-        prepared = await asyncio.to_thread(services.assessment.prepare_video, path, pack_dir=pack_dir)
-        probe = prepared.probe
-        await services.db(
-            crud.record_video_probe,
-            video_id=video.id,
-            duration_s=probe.duration_s,
-            fps=probe.fps,
-            width=probe.width,
-            height=probe.height,
-            rotation=probe.rotation,
-            codec=probe.codec,
-        )
-        frames_rel = services.store.frames_rel(video.sha256 or "")
-        if not await services.db(crud.set_video_frames, video_id=video.id, frames_path=frames_rel):
-            # Erased while the frames were decoded: remove what this job wrote.
-            paths = [frames_rel, video.stored_path or ""]
-            await services.db(crud.delete_unreferenced_files, paths=paths, store=services.store)
-            raise LeaseLost("video erased")
+        prepared = await _prepare(context, video, path, pack_dir)
         if len(prepared.sample.segments) > 1:
             # A long video: the status line names the part being watched (show_part below) from the first one on.
             await context.stage("analysing")
         else:
             await _show_stage(context, video, tr, "analysing")
-        locale = services.locale_of(user)
-        prescriptions = await services.db(crud_therapist.active_prescriptions, patient_id=video.user_id)
-        context_of_exercise = exercise_context(video, prescriptions)
-        # The pose stage runs on a thread: other workers' model calls go on meanwhile.
-        started = time.perf_counter()
-        report = await asyncio.to_thread(measure_video, services.pose, prepared, context_of_exercise)
-        if report.backend != "off":
-            measuring_s = time.perf_counter() - started
-            services.metrics.stage_seconds.labels(context.job.kind.value, "measuring").observe(measuring_s)
+        report = await _measure(context, prepared, context_of_exercise)
 
     async def show_part(number: int, parts: int) -> None:
         """A long video is watched part by part: say which part (the edit pace coalesces quick ones)."""
